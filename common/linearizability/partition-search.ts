@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import type { Model, Operation } from './checker.ts';
+import { buildEventList, lift, unlift, type HistoryEvent } from './event-list.ts';
+import { LinearizedSet } from './linearized-set.ts';
+
+/** How many search steps run between two looks at the clock. */
+export const clockCheckIntervalSteps = 1024;
+/**
+ * Upper bound on the memo's size, in 32-bit bitset words. The memo only prunes, so when it is
+ * full it is cleared (the search stays sound and complete, it just may revisit configurations).
+ */
+export const memoWordsMax = 32 * 1024 * 1024;
+
+export type PartitionSearchResult =
+  | { outcome: 'ok' }
+  | { outcome: 'illegal'; longestPrefix: number[] }
+  | { outcome: 'timeout' };
+
+interface Frame<State> {
+  readonly call: HistoryEvent;
+  readonly stateBefore: State;
+}
+
+/**
+ * Wing & Gong's search with Lowe's just-in-time linearization (as in Porcupine): walk the
+ * time-ordered event list; at a call, try to linearize that operation now (its call precedes every
+ * return still in the list, so it is minimal); at a return, the operation it closes was not
+ * linearized in time, so backtrack. Configurations (linearized set, model state) already explored
+ * are memoized and skipped.
+ *
+ * Operations with an unknown outcome (`output === undefined`) never need to be linearized: the
+ * search succeeds as soon as every operation with a known outcome is linearized, which is the same
+ * as the unknown ones taking effect at +infinity, i.e. not at all.
+ */
+export function searchPartition<State, Input, Output>(
+  model: Model<State, Input, Output>,
+  operations: readonly Operation<Input, Output>[],
+  clock: () => number,
+  deadline: number,
+): PartitionSearchResult {
+  let knownRemaining = operations.filter((operation) => operation.output !== undefined).length;
+  if (knownRemaining === 0) return { outcome: 'ok' };
+
+  const head = buildEventList(operations);
+  const linearized = new LinearizedSet(operations.length);
+  const memo = new Map<string, Uint32Array[]>();
+  let memoWords = 0;
+  const stack: Frame<State>[] = [];
+  let longestPrefix: number[] = [];
+  let state = model.init();
+  let event = head.next;
+  let steps = 0;
+
+  while (true) {
+    steps++;
+    if (steps % clockCheckIntervalSteps === 0 && clock() > deadline) return { outcome: 'timeout' };
+    assert(event !== null, 'the walk never passes the last unlinearized return');
+
+    if (event.isCall) {
+      const operation = operations[event.operation];
+      assert(operation !== undefined);
+      const result = model.step(state, operation.input, operation.output);
+      if (result.ok) {
+        linearized.add(event.operation);
+        const key = `${linearized.hashKey}|${model.hash(result.state)}`;
+        const seen = memo.get(key);
+        if (seen === undefined || !seen.some((words) => linearized.equals(words))) {
+          if (memoWords + linearized.wordCount > memoWordsMax) {
+            memo.clear();
+            memoWords = 0;
+          }
+          const snapshot = linearized.snapshot();
+          const bucket = memo.get(key);
+          if (bucket === undefined) memo.set(key, [snapshot]);
+          else bucket.push(snapshot);
+          memoWords += linearized.wordCount;
+
+          stack.push({ call: event, stateBefore: state });
+          state = result.state;
+          if (operation.output !== undefined) knownRemaining--;
+          if (knownRemaining === 0) return { outcome: 'ok' };
+          lift(event);
+          if (stack.length > longestPrefix.length) longestPrefix = stack.map((frame) => frame.call.operation);
+          event = head.next;
+          continue;
+        }
+        linearized.remove(event.operation);
+      }
+      event = event.next;
+    } else {
+      const frame = stack.pop();
+      if (frame === undefined) return { outcome: 'illegal', longestPrefix };
+      const operation = operations[frame.call.operation];
+      assert(operation !== undefined);
+      state = frame.stateBefore;
+      linearized.remove(frame.call.operation);
+      if (operation.output !== undefined) knownRemaining++;
+      unlift(frame.call);
+      event = frame.call.next;
+    }
+  }
+}
