@@ -1,0 +1,51 @@
+/** One place that turns a DATABASE_URL into a Kysely instance with explicit pool limits. */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+
+export interface DatabaseOptions {
+  readonly url: string;
+  readonly poolSizeMax?: number;
+  readonly connectTimeoutMs?: number;
+  readonly applicationName: string;
+}
+
+// Postgres bigint (int8) and numeric come back as strings; keep them so (never floats).
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => value);
+
+export function createPool(options: DatabaseOptions): pg.Pool {
+  return new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSizeMax ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+    application_name: options.applicationName,
+  });
+}
+
+export function createDatabase<T>(options: DatabaseOptions): Kysely<T> {
+  return new Kysely<T>({ dialect: new PostgresDialect({ pool: createPool(options) }) });
+}
+
+/** Fails fast (bounded) with a readable message when the server cannot be reached. */
+export async function checkDatabaseReachable(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (error) {
+    throw new Error(`cannot reach Postgres at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}
