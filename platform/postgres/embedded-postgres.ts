@@ -60,7 +60,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`the embedded Postgres did not start: ${(error as Error | undefined)?.message ?? 'the server exited'}\n${recent.join('\n')}`);
+    throw new Error(`the embedded Postgres did not start: ${(error as Error | undefined)?.message ?? 'the server exited'}\n${recent.join('\n')}`, { cause: error });
   }
   const url = `postgres://${user}:${password}@127.0.0.1:${port}/${database}`;
   await createDatabaseIfMissing(`postgres://${user}:${password}@127.0.0.1:${port}/postgres`, database);
@@ -85,7 +85,7 @@ async function stopStalePostgres(databaseDir: string, log: Logger): Promise<void
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return;
-  let commandLine = '';
+  let commandLine: string;
   try {
     commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
