@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import type { Account } from './account.ts';
+import type { LedgerEvent, PendingResolutionData } from './events.ts';
+import type { LedgerState } from './ledger-state.ts';
+import { counterMax } from './limits.ts';
+import type { PendingStatus, Transfer } from './transfer.ts';
+
+/**
+ * Applies one event to `state` and assigns it the next seq (`state.lastSeq` afterwards).
+ *
+ * MUTATES `state` and returns it: the committed store is owned by the apply loop, and an
+ * overlay from `fork()` keeps the writes to itself, so folding is still
+ * `events.reduce(evolve, initialState())`. Events were decided against the same state, so
+ * anything unexpected here is a broken invariant, asserted (crash rather than limp on).
+ */
+export function evolve<State extends LedgerState>(state: State, event: LedgerEvent): State {
+  switch (event.type) {
+    case 'AccountCreated': {
+      const data = event.data;
+      assert(state.account(data.id) === undefined, `account ${data.id} created twice`);
+      assert(!(data.flags.debitsMustNotExceedCredits && data.flags.creditsMustNotExceedDebits));
+      state.putAccount({
+        id: data.id,
+        ledger: data.ledger,
+        code: data.code,
+        flags: data.flags,
+        userData: data.userData,
+        debitsPending: 0n,
+        debitsPosted: 0n,
+        creditsPending: 0n,
+        creditsPosted: 0n,
+      });
+      break;
+    }
+    case 'TransferCreated': {
+      const data = event.data;
+      assert(state.transfer(data.id) === undefined, `transfer ${data.id} created twice`);
+      assert(data.amount > 0n);
+      assert(data.pending || (data.timeoutSeconds === 0 && data.timeoutAt === undefined));
+      const debit = existingAccount(state, data.debitAccountId, data.ledger);
+      const credit = existingAccount(state, data.creditAccountId, data.ledger);
+      assert(debit.id !== credit.id);
+      const amount = data.amount;
+      if (data.pending) {
+        putCheckedAccount(state, withCounters(debit, debit.debitsPending + amount, debit.debitsPosted, debit.creditsPending, debit.creditsPosted));
+        putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending + amount, credit.creditsPosted));
+      } else {
+        putCheckedAccount(state, withCounters(debit, debit.debitsPending, debit.debitsPosted + amount, debit.creditsPending, debit.creditsPosted));
+        putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending, credit.creditsPosted + amount));
+      }
+      state.putTransfer({
+        id: data.id,
+        kind: data.pending ? 'pending' : 'single_phase',
+        debitAccountId: data.debitAccountId,
+        creditAccountId: data.creditAccountId,
+        amount,
+        ledger: data.ledger,
+        code: data.code,
+        userData: data.userData,
+        timeoutSeconds: data.timeoutSeconds,
+        timeoutAt: data.timeoutAt,
+        pendingStatus: data.pending ? 'pending' : undefined,
+        resolvedBy: undefined,
+        pendingId: undefined,
+      });
+      break;
+    }
+    case 'PendingTransferPosted':
+      resolvePending(state, event.data, 'posted');
+      break;
+    case 'PendingTransferVoided':
+      assert(event.data.amount === event.data.pendingAmount);
+      resolvePending(state, event.data, 'voided');
+      break;
+    case 'PendingTransferExpired': {
+      const data = event.data;
+      const pending = stillPending(state, data.pendingId);
+      assert(pending.amount === data.amount && pending.debitAccountId === data.debitAccountId);
+      assert(pending.creditAccountId === data.creditAccountId && pending.ledger === data.ledger);
+      assert(pending.timeoutAt !== undefined && pending.timeoutAt <= data.expiredAt, 'expired before its timeout');
+      releasePending(state, pending, 0n);
+      state.putTransfer(withPendingStatus(pending, 'expired', undefined));
+      break;
+    }
+    default: {
+      const _exhaustive: never = event;
+      throw new Error(`unknown event ${JSON.stringify(_exhaustive)}`);
+    }
+  }
+  state.advanceSeq();
+  return state;
+}
+
+function resolvePending(state: LedgerState, data: PendingResolutionData, status: PendingStatus): void {
+  assert(state.transfer(data.id) === undefined, `transfer ${data.id} created twice`);
+  const pending = stillPending(state, data.pendingId);
+  assert(pending.amount === data.pendingAmount, 'resolution names a different pending amount');
+  assert(data.amount > 0n && data.amount <= data.pendingAmount);
+  assert(pending.debitAccountId === data.debitAccountId && pending.creditAccountId === data.creditAccountId);
+  assert(pending.ledger === data.ledger && pending.code === data.code);
+  releasePending(state, pending, status === 'posted' ? data.amount : 0n);
+  state.putTransfer(withPendingStatus(pending, status, data.id));
+  state.putTransfer({
+    id: data.id,
+    kind: status === 'posted' ? 'post_pending' : 'void_pending',
+    debitAccountId: data.debitAccountId,
+    creditAccountId: data.creditAccountId,
+    amount: data.amount,
+    ledger: data.ledger,
+    code: data.code,
+    userData: data.userData,
+    timeoutSeconds: 0,
+    timeoutAt: undefined,
+    pendingStatus: undefined,
+    resolvedBy: undefined,
+    pendingId: data.pendingId,
+  });
+}
+
+/** Takes the pending amount off both pending counters and posts `postedAmount` (0 = none). */
+function releasePending(state: LedgerState, pending: Transfer, postedAmount: bigint): void {
+  const debit = existingAccount(state, pending.debitAccountId, pending.ledger);
+  const credit = existingAccount(state, pending.creditAccountId, pending.ledger);
+  putCheckedAccount(state, withCounters(debit, debit.debitsPending - pending.amount, debit.debitsPosted + postedAmount, debit.creditsPending, debit.creditsPosted));
+  putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending - pending.amount, credit.creditsPosted + postedAmount));
+}
+
+function stillPending(state: LedgerState, pendingId: string): Transfer {
+  const pending = state.transfer(pendingId);
+  assert(pending !== undefined, `pending transfer ${pendingId} not found`);
+  assert(pending.kind === 'pending', `transfer ${pendingId} is not pending`);
+  assert(pending.pendingStatus === 'pending', `pending transfer ${pendingId} resolved twice`);
+  return pending;
+}
+
+function existingAccount(state: LedgerState, id: string, ledger: number): Account {
+  const account = state.account(id);
+  assert(account !== undefined, `account ${id} not found`);
+  assert(account.ledger === ledger, `account ${id} is not in ledger ${ledger}`);
+  return account;
+}
+
+function withCounters(account: Account, debitsPending: bigint, debitsPosted: bigint, creditsPending: bigint, creditsPosted: bigint): Account {
+  return {
+    id: account.id,
+    ledger: account.ledger,
+    code: account.code,
+    flags: account.flags,
+    userData: account.userData,
+    debitsPending,
+    debitsPosted,
+    creditsPending,
+    creditsPosted,
+  };
+}
+
+function withPendingStatus(pending: Transfer, pendingStatus: PendingStatus, resolvedBy: string | undefined): Transfer {
+  return { ...pending, pendingStatus, resolvedBy };
+}
+
+function putCheckedAccount(state: LedgerState, account: Account): void {
+  assert(account.debitsPending >= 0n && account.creditsPending >= 0n, `account ${account.id}: negative pending counter`);
+  assert(account.debitsPending + account.debitsPosted <= counterMax, `account ${account.id}: debits overflow`);
+  assert(account.creditsPending + account.creditsPosted <= counterMax, `account ${account.id}: credits overflow`);
+  assert(
+    !account.flags.debitsMustNotExceedCredits || account.debitsPending + account.debitsPosted <= account.creditsPosted,
+    `account ${account.id}: debits exceed credits`,
+  );
+  assert(
+    !account.flags.creditsMustNotExceedDebits || account.creditsPending + account.creditsPosted <= account.debitsPosted,
+    `account ${account.id}: credits exceed debits`,
+  );
+  state.putAccount(account);
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+
+/**
+ * A string-keyed map without V8's per-Map entry limit (2^24): a writer at 100k transfers/s
+ * would hit that limit within minutes. Entries go to the newest segment until it holds
+ * `segmentEntriesMax`; lookups try segments newest first. No deletion (the ledger never deletes).
+ */
+export const segmentEntriesMax = 1 << 23;
+
+export class SegmentedMap<V> {
+  readonly #segments: Map<string, V>[] = [new Map()];
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(key: string): V | undefined {
+    const segments = this.#segments;
+    for (let index = segments.length - 1; index >= 0; index -= 1) {
+      const value = (segments[index] as Map<string, V>).get(key);
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** Values must not be undefined (undefined means "absent"). */
+  set(key: string, value: V): void {
+    assert(value !== undefined);
+    const segments = this.#segments;
+    for (let index = segments.length - 1; index >= 0; index -= 1) {
+      const segment = segments[index] as Map<string, V>;
+      if (segment.has(key)) {
+        segment.set(key, value);
+        return;
+      }
+    }
+    let newest = segments[segments.length - 1] as Map<string, V>;
+    if (newest.size >= segmentEntriesMax) {
+      newest = new Map();
+      segments.push(newest);
+    }
+    newest.set(key, value);
+    this.#size += 1;
+  }
+
+  *values(): Generator<V, void, undefined> {
+    for (const segment of this.#segments) yield* segment.values();
+  }
+}
