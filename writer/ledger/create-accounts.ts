@@ -4,11 +4,9 @@ import type { ItemResult, ItemStatus } from './error-codes.ts';
 import { evolve } from './evolve.ts';
 import type { AccountCreated, LedgerEvent } from './events.ts';
 import type { LedgerState } from './ledger-state.ts';
-import { fork } from './speculative-state.ts';
 
-/** Decides each account in order; later items see earlier ones (a scratch overlay). */
-export function decideCreateAccounts(command: CreateAccounts, state: LedgerState): { events: LedgerEvent[]; results: ItemResult[] } {
-  const scratch = fork(state);
+/** Decides each account in order, evolving `scratch` as it goes so later items see earlier ones. */
+export function decideCreateAccounts(command: CreateAccounts, scratch: LedgerState): { events: LedgerEvent[]; results: ItemResult[] } {
   const events: LedgerEvent[] = [];
   const results: ItemResult[] = [];
   for (const input of command.data.accounts) {

@@ -1,6 +1,6 @@
 import type { CreateTransfers } from './commands.ts';
 import type { ItemResult, ItemStatus, LedgerErrorCode } from './error-codes.ts';
-import { evolve } from './evolve.ts';
+import { evolve, writeTransferCreated } from './evolve.ts';
 import type { LedgerEvent, PendingTransferPosted, PendingTransferVoided, TransferCreated } from './events.ts';
 import type { LedgerState } from './ledger-state.ts';
 import { counterMax } from './limits.ts';
@@ -10,8 +10,9 @@ import type { Transfer, TransferInput } from './transfer.ts';
 type TransferDecision = TransferCreated | PendingTransferPosted | PendingTransferVoided | 'exists' | LedgerErrorCode;
 
 /**
- * Decides the transfers in order against a scratch overlay of `state`, so each item sees the
- * effects of the earlier ones (no double spend inside a batch); `state` itself is not written.
+ * Decides the transfers in order and evolves `state` with each accepted item's event as it goes,
+ * so each item sees the effects of the earlier ones (no double spend inside a batch). `state`
+ * must be one the caller may write: `decide` passes a fresh scratch overlay.
  *
  * Linked chains: `linked: true` chains an item to the next; the chain ends at the first item
  * without it. A chain is decided on its own overlay; if any item fails, that item reports its
@@ -21,10 +22,9 @@ type TransferDecision = TransferCreated | PendingTransferPosted | PendingTransfe
  * answers `exists` (idempotent retry) does not fail its chain, so retrying a whole committed
  * chain answers `exists` for every item.
  */
-export function decideCreateTransfers(command: CreateTransfers, state: LedgerState): { events: LedgerEvent[]; results: ItemResult[] } {
+export function decideCreateTransfers(command: CreateTransfers, scratch: LedgerState): { events: LedgerEvent[]; results: ItemResult[] } {
   const transfers = command.data.transfers;
   const now = command.metadata.now;
-  const scratch = fork(state);
   const events: LedgerEvent[] = [];
   const results: ItemResult[] = new Array<ItemResult>(transfers.length);
   let start = 0;
@@ -37,7 +37,6 @@ export function decideCreateTransfers(command: CreateTransfers, state: LedgerSta
       if (typeof decision === 'string') {
         results[start] = { id: first.id, status: decision };
       } else {
-        evolve(scratch, decision);
         events.push(decision);
         results[start] = { id: first.id, status: 'created' };
       }
@@ -73,7 +72,6 @@ function decideChain(
       }
       statuses.push('exists');
     } else {
-      evolve(chainState, decision);
       chainEvents.push(decision);
       statuses.push('created');
     }
@@ -97,7 +95,11 @@ function decideChain(
   }
 }
 
-/** One transfer against `state` at the leader's time `now`: an event, `exists`, or an error code. */
+/**
+ * One transfer against `state` at the leader's time `now`: an event, `exists`, or an error code.
+ * An event has already been applied to `state` (which must be writable: a scratch overlay)
+ * when this returns, so a new transfer's accounts are not looked up twice.
+ */
 export function decideTransfer(input: TransferInput, state: LedgerState, now: number): TransferDecision {
   const pendingId = input.postPendingId ?? input.voidPendingId;
   const modes = (input.pending === true ? 1 : 0) + (input.postPendingId !== undefined ? 1 : 0) + (input.voidPendingId !== undefined ? 1 : 0);
@@ -118,7 +120,12 @@ export function decideTransfer(input: TransferInput, state: LedgerState, now: nu
   const existing = state.transfer(input.id);
   if (existing !== undefined) return sameTransferFields(existing, input, state) ? 'exists' : 'exists_with_different_fields';
 
-  return pendingId === undefined ? decideNewTransfer(input, state, now) : decideResolution(input, pendingId, state, now);
+  if (pendingId !== undefined) {
+    const decision = decideResolution(input, pendingId, state, now);
+    if (typeof decision !== 'string') evolve(state, decision);
+    return decision;
+  }
+  return decideNewTransfer(input, state, now);
 }
 
 function decideNewTransfer(input: TransferInput, state: LedgerState, now: number): TransferDecision {
@@ -136,7 +143,7 @@ function decideNewTransfer(input: TransferInput, state: LedgerState, now: number
   if (credit.flags.creditsMustNotExceedDebits && creditsAfter > credit.debitsPosted) return 'exceeds_debits';
   const pending = input.pending === true;
   const timeoutSeconds = input.timeoutSeconds ?? 0;
-  return {
+  const event: TransferCreated = {
     type: 'TransferCreated',
     data: {
       id: input.id,
@@ -151,6 +158,9 @@ function decideNewTransfer(input: TransferInput, state: LedgerState, now: number
       timeoutAt: pending && timeoutSeconds > 0 ? now + timeoutSeconds * 1000 : undefined,
     },
   };
+  writeTransferCreated(state, event, debit, credit);
+  state.advanceSeq();
+  return event;
 }
 
 function decideResolution(input: TransferInput, pendingId: string, state: LedgerState, now: number): TransferDecision {

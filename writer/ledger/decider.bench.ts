@@ -2,11 +2,11 @@
  * Micro-benchmark: decide + evolve of batches of 8,000 transfers over 10,000 accounts.
  * Run: `node writer/ledger/decider.bench.ts` (Node 24; `npx node …` where the system Node is older).
  * Prints transfers/s for the committed path (decide on the store, evolve the store) and the
- * leader's speculative path (decide and evolve on an overlay, then apply to the store).
+ * leader's speculative path (decideAndEvolve on its overlay, then apply the events to the store).
  */
 import assert from 'node:assert/strict';
 import type { AccountInput } from './account.ts';
-import { decide } from './decide.ts';
+import { decide, decideAndEvolve } from './decide.ts';
 import { evolve } from './evolve.ts';
 import { initialState, type LedgerState } from './ledger-state.ts';
 import { createSpeculativeState } from './speculative-state.ts';
@@ -59,9 +59,8 @@ function run(label: string, speculative: boolean): void {
     const command = { type: 'CreateTransfers' as const, data: { transfers: batches[batch] as TransferInput[] }, metadata: { now: batch, commandId: `c-${batch}` } };
     if (speculative) {
       const overlay = createSpeculativeState(state);
-      const outcome = decide(command, overlay);
+      const outcome = decideAndEvolve(command, overlay);
       assert(outcome.type === 'accepted' && outcome.events.length === transfersPerBatch);
-      for (const event of outcome.events) evolve(overlay, event);
       for (const event of outcome.events) evolve(state, event);
     } else {
       const outcome = decide(command, state);
@@ -76,4 +75,4 @@ function run(label: string, speculative: boolean): void {
 }
 
 run('decide + evolve (committed store)', false);
-run('decide + evolve on overlay + apply to store (leader path)', true);
+run('decideAndEvolve on overlay + evolve store (leader path)', true);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Account } from './account.ts';
-import type { LedgerEvent, PendingResolutionData } from './events.ts';
+import type { LedgerEvent, PendingResolutionData, TransferCreated } from './events.ts';
 import type { LedgerState } from './ledger-state.ts';
 import { counterMax } from './limits.ts';
 import type { PendingStatus, Transfer } from './transfer.ts';
@@ -17,7 +17,7 @@ export function evolve<State extends LedgerState>(state: State, event: LedgerEve
   switch (event.type) {
     case 'AccountCreated': {
       const data = event.data;
-      assert(state.account(data.id) === undefined, `account ${data.id} created twice`);
+      if (state.account(data.id) !== undefined) assert.fail(`account ${data.id} created twice`);
       assert(!(data.flags.debitsMustNotExceedCredits && data.flags.creditsMustNotExceedDebits));
       state.putAccount({
         id: data.id,
@@ -34,35 +34,10 @@ export function evolve<State extends LedgerState>(state: State, event: LedgerEve
     }
     case 'TransferCreated': {
       const data = event.data;
-      assert(state.transfer(data.id) === undefined, `transfer ${data.id} created twice`);
-      assert(data.amount > 0n);
-      assert(data.pending || (data.timeoutSeconds === 0 && data.timeoutAt === undefined));
+      if (state.transfer(data.id) !== undefined) assert.fail(`transfer ${data.id} created twice`);
       const debit = existingAccount(state, data.debitAccountId, data.ledger);
       const credit = existingAccount(state, data.creditAccountId, data.ledger);
-      assert(debit.id !== credit.id);
-      const amount = data.amount;
-      if (data.pending) {
-        putCheckedAccount(state, withCounters(debit, debit.debitsPending + amount, debit.debitsPosted, debit.creditsPending, debit.creditsPosted));
-        putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending + amount, credit.creditsPosted));
-      } else {
-        putCheckedAccount(state, withCounters(debit, debit.debitsPending, debit.debitsPosted + amount, debit.creditsPending, debit.creditsPosted));
-        putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending, credit.creditsPosted + amount));
-      }
-      state.putTransfer({
-        id: data.id,
-        kind: data.pending ? 'pending' : 'single_phase',
-        debitAccountId: data.debitAccountId,
-        creditAccountId: data.creditAccountId,
-        amount,
-        ledger: data.ledger,
-        code: data.code,
-        userData: data.userData,
-        timeoutSeconds: data.timeoutSeconds,
-        timeoutAt: data.timeoutAt,
-        pendingStatus: data.pending ? 'pending' : undefined,
-        resolvedBy: undefined,
-        pendingId: undefined,
-      });
+      writeTransferCreated(state, event, debit, credit);
       break;
     }
     case 'PendingTransferPosted':
@@ -91,8 +66,43 @@ export function evolve<State extends LedgerState>(state: State, event: LedgerEve
   return state;
 }
 
+/**
+ * The writes of a `TransferCreated` (no seq): the two accounts' new counters and the transfer
+ * record. `debit` and `credit` are the current records of its accounts; `decideAndEvolve` calls
+ * this directly with the accounts it just read, saving the lookups `evolve` would repeat.
+ */
+export function writeTransferCreated(state: LedgerState, event: TransferCreated, debit: Account, credit: Account): void {
+  const data = event.data;
+  assert(data.amount > 0n);
+  assert(data.pending || (data.timeoutSeconds === 0 && data.timeoutAt === undefined));
+  assert(debit.id === data.debitAccountId && credit.id === data.creditAccountId && debit.id !== credit.id);
+  const amount = data.amount;
+  if (data.pending) {
+    putCheckedAccount(state, withCounters(debit, debit.debitsPending + amount, debit.debitsPosted, debit.creditsPending, debit.creditsPosted));
+    putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending + amount, credit.creditsPosted));
+  } else {
+    putCheckedAccount(state, withCounters(debit, debit.debitsPending, debit.debitsPosted + amount, debit.creditsPending, debit.creditsPosted));
+    putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending, credit.creditsPosted + amount));
+  }
+  state.putTransfer({
+    id: data.id,
+    kind: data.pending ? 'pending' : 'single_phase',
+    debitAccountId: data.debitAccountId,
+    creditAccountId: data.creditAccountId,
+    amount,
+    ledger: data.ledger,
+    code: data.code,
+    userData: data.userData,
+    timeoutSeconds: data.timeoutSeconds,
+    timeoutAt: data.timeoutAt,
+    pendingStatus: data.pending ? 'pending' : undefined,
+    resolvedBy: undefined,
+    pendingId: undefined,
+  });
+}
+
 function resolvePending(state: LedgerState, data: PendingResolutionData, status: PendingStatus): void {
-  assert(state.transfer(data.id) === undefined, `transfer ${data.id} created twice`);
+  if (state.transfer(data.id) !== undefined) assert.fail(`transfer ${data.id} created twice`);
   const pending = stillPending(state, data.pendingId);
   assert(pending.amount === data.pendingAmount, 'resolution names a different pending amount');
   assert(data.amount > 0n && data.amount <= data.pendingAmount);
@@ -127,16 +137,16 @@ function releasePending(state: LedgerState, pending: Transfer, postedAmount: big
 
 function stillPending(state: LedgerState, pendingId: string): Transfer {
   const pending = state.transfer(pendingId);
-  assert(pending !== undefined, `pending transfer ${pendingId} not found`);
-  assert(pending.kind === 'pending', `transfer ${pendingId} is not pending`);
-  assert(pending.pendingStatus === 'pending', `pending transfer ${pendingId} resolved twice`);
+  if (pending === undefined) assert.fail(`pending transfer ${pendingId} not found`);
+  if (pending.kind !== 'pending') assert.fail(`transfer ${pendingId} is not pending`);
+  if (pending.pendingStatus !== 'pending') assert.fail(`pending transfer ${pendingId} resolved twice`);
   return pending;
 }
 
 function existingAccount(state: LedgerState, id: string, ledger: number): Account {
   const account = state.account(id);
-  assert(account !== undefined, `account ${id} not found`);
-  assert(account.ledger === ledger, `account ${id} is not in ledger ${ledger}`);
+  if (account === undefined) assert.fail(`account ${id} not found`);
+  if (account.ledger !== ledger) assert.fail(`account ${id} is not in ledger ${ledger}`);
   return account;
 }
 
@@ -159,16 +169,14 @@ function withPendingStatus(pending: Transfer, pendingStatus: PendingStatus, reso
 }
 
 function putCheckedAccount(state: LedgerState, account: Account): void {
-  assert(account.debitsPending >= 0n && account.creditsPending >= 0n, `account ${account.id}: negative pending counter`);
-  assert(account.debitsPending + account.debitsPosted <= counterMax, `account ${account.id}: debits overflow`);
-  assert(account.creditsPending + account.creditsPosted <= counterMax, `account ${account.id}: credits overflow`);
-  assert(
-    !account.flags.debitsMustNotExceedCredits || account.debitsPending + account.debitsPosted <= account.creditsPosted,
-    `account ${account.id}: debits exceed credits`,
-  );
-  assert(
-    !account.flags.creditsMustNotExceedDebits || account.creditsPending + account.creditsPosted <= account.debitsPosted,
-    `account ${account.id}: credits exceed debits`,
-  );
+  if (!(account.debitsPending >= 0n && account.creditsPending >= 0n)) assert.fail(`account ${account.id}: negative pending counter`);
+  if (!(account.debitsPending + account.debitsPosted <= counterMax)) assert.fail(`account ${account.id}: debits overflow`);
+  if (!(account.creditsPending + account.creditsPosted <= counterMax)) assert.fail(`account ${account.id}: credits overflow`);
+  if (account.flags.debitsMustNotExceedCredits && account.debitsPending + account.debitsPosted > account.creditsPosted) {
+    assert.fail(`account ${account.id}: debits exceed credits`);
+  }
+  if (account.flags.creditsMustNotExceedDebits && account.creditsPending + account.creditsPosted > account.debitsPosted) {
+    assert.fail(`account ${account.id}: credits exceed debits`);
+  }
   state.putAccount(account);
 }

@@ -13,7 +13,7 @@ export function decideExpirePendingTransfers(command: ExpirePendingTransfers, st
   const expiredAt = command.data.now;
   return dueExpiries(state, expiredAt, expiriesPerCommandMax).map((entry) => {
     const pending = state.transfer(entry.id);
-    assert(pending !== undefined && pending.pendingStatus === 'pending', `expiry index holds ${entry.id}, which is not pending`);
+    if (!(pending !== undefined && pending.pendingStatus === 'pending')) assert.fail(`expiry index holds ${entry.id}, which is not pending`);
     return {
       type: 'PendingTransferExpired',
       data: {

@@ -34,7 +34,7 @@ export class ExpiryHeap {
   }
 
   add(entry: ExpiryEntry): void {
-    assert(!this.#positionById.has(entry.id), `expiry entry ${entry.id} added twice`);
+    if (this.#positionById.has(entry.id)) assert.fail(`expiry entry ${entry.id} added twice`);
     this.#entries.push(entry);
     this.#positionById.set(entry.id, this.#entries.length - 1);
     this.#siftUp(this.#entries.length - 1);

@@ -9,14 +9,16 @@ export const segmentEntriesMax = 1 << 23;
 
 export class SegmentedMap<V> {
   readonly #segments: Map<string, V>[] = [new Map()];
-  #size = 0;
 
   get size(): number {
-    return this.#size;
+    let size = 0;
+    for (const segment of this.#segments) size += segment.size;
+    return size;
   }
 
   get(key: string): V | undefined {
     const segments = this.#segments;
+    if (segments.length === 1) return (segments[0] as Map<string, V>).get(key);
     for (let index = segments.length - 1; index >= 0; index -= 1) {
       const value = (segments[index] as Map<string, V>).get(key);
       if (value !== undefined) return value;
@@ -32,6 +34,11 @@ export class SegmentedMap<V> {
   set(key: string, value: V): void {
     assert(value !== undefined);
     const segments = this.#segments;
+    const first = segments[0] as Map<string, V>;
+    if (segments.length === 1 && first.size < segmentEntriesMax) {
+      first.set(key, value);
+      return;
+    }
     for (let index = segments.length - 1; index >= 0; index -= 1) {
       const segment = segments[index] as Map<string, V>;
       if (segment.has(key)) {
@@ -45,7 +52,6 @@ export class SegmentedMap<V> {
       segments.push(newest);
     }
     newest.set(key, value);
-    this.#size += 1;
   }
 
   *values(): Generator<V, void, undefined> {
