@@ -23,7 +23,9 @@ export interface Model<State, Input, Output> {
   /**
    * Applies `input` to `state` and says whether `output` is what the specification allows.
    * With `output === undefined` (unknown outcome) it must accept and apply the effect; the checker
-   * separately considers the operation never taking effect. Must not mutate `state`.
+   * separately considers the operation never taking effect. Must not mutate `state`; must return
+   * the very `state` object it was given when the operation has no effect (reads, rejections),
+   * which the checker uses to prune its search.
    */
   step(state: State, input: Input, output: Output | undefined): { ok: boolean; state: State };
   /**

@@ -19,18 +19,29 @@ export type PartitionSearchResult =
 interface Frame<State> {
   readonly call: HistoryEvent;
   readonly stateBefore: State;
+  readonly stateHashBefore: string;
+  /** The operation left the state as it was, so no sibling needs trying after it (see below). */
+  readonly withoutEffect: boolean;
 }
 
 /**
  * Wing & Gong's search with Lowe's just-in-time linearization (as in Porcupine): walk the
  * time-ordered event list; at a call, try to linearize that operation now (its call precedes every
- * return still in the list, so it is minimal); at a return, the operation it closes was not
- * linearized in time, so backtrack. Configurations (linearized set, model state) already explored
- * are memoized and skipped.
+ * return still in the list, so it is minimal); at the first return, the operation it closes was
+ * not linearized in time, so backtrack. Configurations (linearized set, model state) already
+ * explored are memoized and skipped.
  *
  * Operations with an unknown outcome (`output === undefined`) never need to be linearized: the
  * search succeeds as soon as every operation with a known outcome is linearized, which is the same
  * as the unknown ones taking effect at +infinity, i.e. not at all.
+ *
+ * Two prunings use operations without effect (`step` returned the very state object it was given):
+ * - one with an unknown outcome is never linearized: (linearized + u, s) can reach nothing that
+ *   (linearized, s) cannot, because u need never be linearized and its return at +infinity
+ *   constrains nothing;
+ * - one with a known outcome that is legal now is linearized now and its siblings are not tried:
+ *   in any linearization from here it can be moved to the front (it is minimal, so nothing must
+ *   precede it, and it changes no state), so if linearizing it first fails, everything fails here.
  */
 export function searchPartition<State, Input, Output>(
   model: Model<State, Input, Output>,
@@ -48,21 +59,25 @@ export function searchPartition<State, Input, Output>(
   const stack: Frame<State>[] = [];
   let longestPrefix: number[] = [];
   let state = model.init();
+  let stateHash = model.hash(state);
   let event = head.next;
   let steps = 0;
 
   while (true) {
     steps++;
     if (steps % clockCheckIntervalSteps === 0 && clock() > deadline) return { outcome: 'timeout' };
-    assert(event !== null, 'the walk never passes the last unlinearized return');
+    assert(event !== null, 'the walk never passes the first return still in the list');
 
     if (event.isCall) {
       const operation = operations[event.operation];
       assert(operation !== undefined);
+      const isKnown = operation.output !== undefined;
       const result = model.step(state, operation.input, operation.output);
-      if (result.ok) {
+      const withoutEffect = result.state === state;
+      if (result.ok && (isKnown || !withoutEffect)) {
+        const resultHash = withoutEffect ? stateHash : model.hash(result.state);
         linearized.add(event.operation);
-        const key = `${linearized.hashKey}|${model.hash(result.state)}`;
+        const key = `${linearized.hashKey}|${resultHash}`;
         const seen = memo.get(key);
         if (seen === undefined || !seen.some((words) => linearized.equals(words))) {
           if (memoWords + linearized.wordCount > memoWordsMax) {
@@ -75,9 +90,10 @@ export function searchPartition<State, Input, Output>(
           else bucket.push(snapshot);
           memoWords += linearized.wordCount;
 
-          stack.push({ call: event, stateBefore: state });
+          stack.push({ call: event, stateBefore: state, stateHashBefore: stateHash, withoutEffect });
           state = result.state;
-          if (operation.output !== undefined) knownRemaining--;
+          stateHash = resultHash;
+          if (isKnown) knownRemaining--;
           if (knownRemaining === 0) return { outcome: 'ok' };
           lift(event);
           if (stack.length > longestPrefix.length) longestPrefix = stack.map((frame) => frame.call.operation);
@@ -88,14 +104,18 @@ export function searchPartition<State, Input, Output>(
       }
       event = event.next;
     } else {
-      const frame = stack.pop();
-      if (frame === undefined) return { outcome: 'illegal', longestPrefix };
-      const operation = operations[frame.call.operation];
-      assert(operation !== undefined);
-      state = frame.stateBefore;
-      linearized.remove(frame.call.operation);
-      if (operation.output !== undefined) knownRemaining++;
-      unlift(frame.call);
+      let frame: Frame<State> | undefined;
+      do {
+        frame = stack.pop();
+        if (frame === undefined) return { outcome: 'illegal', longestPrefix };
+        const operation = operations[frame.call.operation];
+        assert(operation !== undefined);
+        state = frame.stateBefore;
+        stateHash = frame.stateHashBefore;
+        linearized.remove(frame.call.operation);
+        if (operation.output !== undefined) knownRemaining++;
+        unlift(frame.call);
+      } while (frame.withoutEffect);
       event = frame.call.next;
     }
   }

@@ -27,12 +27,14 @@ type ClientPhase<Output> =
  * effect at one instant between its call and its return. `action % actionsPerStep`:
  * 0 = the client gives up (unknown outcome; an operation not yet applied is orphaned and the server
  * may still apply it later, or never), 14 = the server applies the oldest orphan, 15 = the server
- * drops it; anything else moves the client on (invoke → apply → return).
+ * drops it; anything else moves the client on (invoke → apply → return). No operation is invoked
+ * once `operationsMax` have been.
  */
 export function simulateHistory<State, Input, Output>(
   implementation: SequentialImplementation<State, Input, Output>,
   clientCount: number,
   steps: readonly SchedulingStep<Input>[],
+  operationsMax = Infinity,
 ): Operation<Input, Output>[] {
   assert(clientCount > 0);
   const operations: Operation<Input, Output>[] = [];
@@ -67,6 +69,7 @@ export function simulateHistory<State, Input, Output>(
     assert(client !== undefined);
     switch (client.phase) {
       case 'idle':
+        if (operations.length >= operationsMax) break;
         operations.push({ clientId: clientIndex, input: step.input, output: undefined, call: time++, return: Infinity });
         clients[clientIndex] = { phase: 'invoked', operation: operations.length - 1 };
         break;
