@@ -13,8 +13,10 @@ import Value from 'typebox/value';
 export interface Setting<S extends TSchema = TSchema> {
   readonly env: string;
   readonly schema: S;
-  /** Raw (string) default; absent means the variable is required. */
+  /** Raw (string) default; absent means the variable is required unless `optional`. */
   readonly default?: string;
+  /** Unset is allowed and yields `undefined` (e.g. DATABASE_URL: unset means "embedded"). */
+  readonly optional?: boolean;
   readonly description: string;
   /** Turns the raw string into the value the schema checks; default: TypeBox conversion. */
   readonly parse?: (raw: string) => unknown;
@@ -22,7 +24,9 @@ export interface Setting<S extends TSchema = TSchema> {
 
 export type Settings = Readonly<Record<string, Setting>>;
 
-export type ConfigOf<T extends Settings> = { readonly [K in keyof T]: Static<T[K]['schema']> };
+export type ConfigOf<T extends Settings> = {
+  readonly [K in keyof T]: T[K] extends { optional: true } ? Static<T[K]['schema']> | undefined : Static<T[K]['schema']>;
+};
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -46,6 +50,10 @@ export function loadConfig<T extends Settings>(
   for (const [key, definition] of Object.entries(settings)) {
     const given = env[definition.env];
     const raw = given === undefined || given === '' ? definition.default : given;
+    if (raw === undefined && definition.optional) {
+      config[key] = undefined;
+      continue;
+    }
     if (raw === undefined) {
       problems.push(`${definition.env} is required (${definition.description})`);
       continue;

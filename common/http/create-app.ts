@@ -1,0 +1,51 @@
+/**
+ * The fastify instance every HTTP service starts from: explicit limits, request ids, TypeBox type
+ * provider, and one error handler that maps validation errors to 400 naming the field, body limits
+ * to 413, and hides internals of 5xx.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type FastifyError } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from '../logger.ts';
+
+export interface HttpAppOptions {
+  readonly log: Logger;
+  readonly bodyLimitBytes?: number;
+  readonly requestTimeoutMs?: number;
+}
+
+export const bodyLimitBytesDefault = 1_048_576;
+
+export type HttpApp = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function createHttpApp(options: HttpAppOptions): HttpApp {
+  const app = Fastify({
+    loggerInstance: options.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes ?? bodyLimitBytesDefault,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      const first = error.validation[0];
+      const field = `${error.validationContext ?? 'request'}${first?.instancePath ?? ''}`;
+      return reply.status(400).send({ error: 'invalid_request', message: `${field} ${first?.message ?? 'is invalid'}`, field });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send({ error: 'body_too_large', message: `request body exceeds ${app.initialConfig.bodyLimit} bytes` });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.status(415).send({ error: 'unsupported_media_type', message: 'send application/json' });
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.status(error.statusCode).send({ error: 'invalid_request', message: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send({ error: 'internal_error', message: 'internal error' });
+  });
+  return app;
+}

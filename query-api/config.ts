@@ -1,0 +1,23 @@
+/** The query API's configuration: environment variables → typed, validated values. */
+import Type from 'typebox';
+import { Port, loadConfig, parseList, parseUrl, setting, type ConfigOf } from '../common/config.ts';
+import { databaseUrlSetting, logLevelSetting } from '../common/settings.ts';
+
+export const queryApiSettings = {
+  databaseUrl: databaseUrlSetting,
+  httpHost: setting({ env: 'QUERY_HTTP_HOST', schema: Type.String({ minLength: 1 }), default: '127.0.0.1', description: 'query API listen address' }),
+  httpPort: setting({ env: 'QUERY_HTTP_PORT', schema: Port, default: '8080', description: 'query API port' }),
+  writerUrls: setting({
+    env: 'WRITER_URLS', schema: Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1 }),
+    default: 'http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003',
+    parse: (raw) => parseList(raw).map(parseUrl),
+    description: "writer nodes' client URLs, for consistent-read barriers",
+  }),
+  logLevel: logLevelSetting,
+};
+
+export type QueryApiConfig = ConfigOf<typeof queryApiSettings>;
+
+export function loadQueryApiConfig(env: Readonly<Record<string, string | undefined>> = process.env): QueryApiConfig {
+  return loadConfig(queryApiSettings, env);
+}

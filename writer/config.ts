@@ -1,0 +1,43 @@
+/** The writer node's configuration: environment variables → typed, validated values. */
+import Type from 'typebox';
+import { ConfigError, Port, loadConfig, parseKeyedList, setting, type ConfigOf } from '../common/config.ts';
+import { kafkaBrokersSetting, kafkaTopicSetting, logLevelSetting, shardsSetting } from '../common/settings.ts';
+
+const NodeId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' });
+
+export const writerSettings = {
+  nodeId: setting({ env: 'WRITER_NODE_ID', schema: NodeId, description: "this node's id; must be one of WRITER_PEERS' ids" }),
+  httpHost: setting({ env: 'WRITER_HTTP_HOST', schema: Type.String({ minLength: 1 }), default: '127.0.0.1', description: 'client HTTP listen address' }),
+  httpPort: setting({ env: 'WRITER_HTTP_PORT', schema: Port, default: '7001', description: 'client HTTP port' }),
+  peerHost: setting({ env: 'WRITER_PEER_HOST', schema: Type.String({ minLength: 1 }), default: '127.0.0.1', description: 'Raft peer listen address' }),
+  peerPort: setting({ env: 'WRITER_PEER_PORT', schema: Port, default: '7101', description: 'Raft peer port' }),
+  peers: setting({
+    env: 'WRITER_PEERS', schema: Type.Record(NodeId, Type.String({ pattern: '^[^:\\s]+:\\d{1,5}$' })),
+    default: '1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103', parse: parseKeyedList,
+    description: 'the cluster: id=host:peerPort for every voter, this node included',
+  }),
+  clientUrls: setting({
+    env: 'WRITER_CLIENT_URLS', schema: Type.Record(NodeId, Type.String({ pattern: '^https?://' })),
+    default: '1=http://127.0.0.1:7001,2=http://127.0.0.1:7002,3=http://127.0.0.1:7003', parse: parseKeyedList,
+    description: "id=http://host:port of every node's client API (followers forward to the leader)",
+  }),
+  dataDir: setting({ env: 'WRITER_DATA_DIR', schema: Type.String({ minLength: 1 }), default: '.data/writer', description: "this node's Raft log and snapshots" }),
+  shard: setting({ env: 'WRITER_SHARD', schema: Type.Integer({ minimum: 0, maximum: 63 }), default: '0', description: 'the shard this Raft group owns' }),
+  shards: shardsSetting,
+  kafkaBrokers: kafkaBrokersSetting,
+  kafkaTopic: kafkaTopicSetting,
+  logLevel: logLevelSetting,
+};
+
+export type WriterConfig = ConfigOf<typeof writerSettings>;
+
+export function loadWriterConfig(env: Readonly<Record<string, string | undefined>> = process.env): WriterConfig {
+  const config = loadConfig(writerSettings, env);
+  const problems: string[] = [];
+  if (!(config.nodeId in config.peers)) problems.push(`WRITER_NODE_ID=${config.nodeId} is not one of WRITER_PEERS (${Object.keys(config.peers).join(', ')})`);
+  const peerIds = Object.keys(config.peers).sort().join(',');
+  if (Object.keys(config.clientUrls).sort().join(',') !== peerIds) problems.push(`WRITER_CLIENT_URLS must name the same ids as WRITER_PEERS (${peerIds})`);
+  if (config.shard >= config.shards) problems.push(`WRITER_SHARD=${config.shard} must be below LEDGER_SHARDS=${config.shards}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
