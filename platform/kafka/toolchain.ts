@@ -21,7 +21,7 @@ function probe(command: string, args: string[]): { ok: true; output: string } | 
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: toolProbeTimeoutMs });
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? `\`${command}\` was not found on PATH` : `\`${command}\` failed: ${result.error.message}` };
+    return { ok: false, reason: code === 'ENOENT' ? `\`${command}\` was not found${command.includes('/') ? '' : ' on PATH'}` : `\`${command}\` failed: ${result.error.message}` };
   }
   if (result.status !== 0) return { ok: false, reason: `\`${command} ${args.join(' ')}\` exited with ${result.status}` };
   return { ok: true, output: `${result.stdout}${result.stderr}` };

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../common/config.ts';
+import { loadWriterConfig } from './config.ts';
+
+describe('writer config', () => {
+  it('loads the defaults of a three-node local cluster', () => {
+    const config = loadWriterConfig({ WRITER_NODE_ID: '2' });
+    expect(config.nodeId).toBe('2');
+    expect(config.peers).toEqual({ 1: '127.0.0.1:7101', 2: '127.0.0.1:7102', 3: '127.0.0.1:7103' });
+    expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092']);
+  });
+
+  it('rejects a node id that is not one of the peers, and client urls that name other ids', () => {
+    try {
+      loadWriterConfig({ WRITER_NODE_ID: '9', WRITER_CLIENT_URLS: '1=http://a:1' });
+      expect.unreachable('config should have been rejected');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        'WRITER_NODE_ID=9 is not one of WRITER_PEERS (1, 2, 3)',
+        'WRITER_CLIENT_URLS must name the same ids as WRITER_PEERS (1,2,3)',
+      ]);
+    }
+  });
+});
