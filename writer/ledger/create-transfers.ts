@@ -158,7 +158,7 @@ function decideNewTransfer(input: TransferInput, state: LedgerState, now: number
       timeoutAt: pending && timeoutSeconds > 0 ? now + timeoutSeconds * 1000 : undefined,
     },
   };
-  writeTransferCreated(state, event, debit, credit);
+  writeTransferCreated(state, event, debit, credit, true);
   state.advanceSeq();
   return event;
 }

@@ -8,9 +8,9 @@ import type { PendingStatus, Transfer } from './transfer.ts';
 /**
  * Applies one event to `state` and assigns it the next seq (`state.lastSeq` afterwards).
  *
- * MUTATES `state` and returns it: the committed store is owned by the apply loop, and an
- * overlay from `fork()` keeps the writes to itself, so folding is still
- * `events.reduce(evolve, initialState())`. Events were decided against the same state, so
+ * MUTATES `state` and returns it: the committed store is owned by the apply loop (account
+ * records are updated in place there), and an overlay from `fork()` keeps the writes to itself,
+ * so folding is still `events.reduce(evolve, initialState())`. Events were decided against the same state, so
  * anything unexpected here is a broken invariant, asserted (crash rather than limp on).
  */
 export function evolve<State extends LedgerState>(state: State, event: LedgerEvent): State {
@@ -34,10 +34,9 @@ export function evolve<State extends LedgerState>(state: State, event: LedgerEve
     }
     case 'TransferCreated': {
       const data = event.data;
-      if (state.transfer(data.id) !== undefined) assert.fail(`transfer ${data.id} created twice`);
       const debit = existingAccount(state, data.debitAccountId, data.ledger);
       const credit = existingAccount(state, data.creditAccountId, data.ledger);
-      writeTransferCreated(state, event, debit, credit);
+      writeTransferCreated(state, event, debit, credit, false);
       break;
     }
     case 'PendingTransferPosted':
@@ -68,23 +67,17 @@ export function evolve<State extends LedgerState>(state: State, event: LedgerEve
 
 /**
  * The writes of a `TransferCreated` (no seq): the two accounts' new counters and the transfer
- * record. `debit` and `credit` are the current records of its accounts; `decideAndEvolve` calls
- * this directly with the accounts it just read, saving the lookups `evolve` would repeat.
+ * record. `debit` and `credit` are the current records of its accounts in `state`;
+ * `decideAndEvolve` calls this directly with the accounts it just read and `idCheckedNew` (it just
+ * looked the id up), saving the lookups `evolve` would repeat.
  */
-export function writeTransferCreated(state: LedgerState, event: TransferCreated, debit: Account, credit: Account): void {
+export function writeTransferCreated(state: LedgerState, event: TransferCreated, debit: Account, credit: Account, idCheckedNew: boolean): void {
   const data = event.data;
   assert(data.amount > 0n);
   assert(data.pending || (data.timeoutSeconds === 0 && data.timeoutAt === undefined));
   assert(debit.id === data.debitAccountId && credit.id === data.creditAccountId && debit.id !== credit.id);
   const amount = data.amount;
-  if (data.pending) {
-    putCheckedAccount(state, withCounters(debit, debit.debitsPending + amount, debit.debitsPosted, debit.creditsPending, debit.creditsPosted));
-    putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending + amount, credit.creditsPosted));
-  } else {
-    putCheckedAccount(state, withCounters(debit, debit.debitsPending, debit.debitsPosted + amount, debit.creditsPending, debit.creditsPosted));
-    putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending, credit.creditsPosted + amount));
-  }
-  state.putTransfer({
+  const record: Transfer = {
     id: data.id,
     kind: data.pending ? 'pending' : 'single_phase',
     debitAccountId: data.debitAccountId,
@@ -98,7 +91,16 @@ export function writeTransferCreated(state: LedgerState, event: TransferCreated,
     pendingStatus: data.pending ? 'pending' : undefined,
     resolvedBy: undefined,
     pendingId: undefined,
-  });
+  };
+  if (idCheckedNew) state.putTransfer(record);
+  else if (!state.putNewTransfer(record)) assert.fail(`transfer ${data.id} created twice`);
+  if (data.pending) {
+    setCheckedCounters(state, debit, debit.debitsPending + amount, debit.debitsPosted, debit.creditsPending, debit.creditsPosted);
+    setCheckedCounters(state, credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending + amount, credit.creditsPosted);
+  } else {
+    setCheckedCounters(state, debit, debit.debitsPending, debit.debitsPosted + amount, debit.creditsPending, debit.creditsPosted);
+    setCheckedCounters(state, credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending, credit.creditsPosted + amount);
+  }
 }
 
 function resolvePending(state: LedgerState, data: PendingResolutionData, status: PendingStatus): void {
@@ -131,8 +133,8 @@ function resolvePending(state: LedgerState, data: PendingResolutionData, status:
 function releasePending(state: LedgerState, pending: Transfer, postedAmount: bigint): void {
   const debit = existingAccount(state, pending.debitAccountId, pending.ledger);
   const credit = existingAccount(state, pending.creditAccountId, pending.ledger);
-  putCheckedAccount(state, withCounters(debit, debit.debitsPending - pending.amount, debit.debitsPosted + postedAmount, debit.creditsPending, debit.creditsPosted));
-  putCheckedAccount(state, withCounters(credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending - pending.amount, credit.creditsPosted + postedAmount));
+  setCheckedCounters(state, debit, debit.debitsPending - pending.amount, debit.debitsPosted + postedAmount, debit.creditsPending, debit.creditsPosted);
+  setCheckedCounters(state, credit, credit.debitsPending, credit.debitsPosted, credit.creditsPending - pending.amount, credit.creditsPosted + postedAmount);
 }
 
 function stillPending(state: LedgerState, pendingId: string): Transfer {
@@ -150,25 +152,19 @@ function existingAccount(state: LedgerState, id: string, ledger: number): Accoun
   return account;
 }
 
-function withCounters(account: Account, debitsPending: bigint, debitsPosted: bigint, creditsPending: bigint, creditsPosted: bigint): Account {
-  return {
-    id: account.id,
-    ledger: account.ledger,
-    code: account.code,
-    flags: account.flags,
-    userData: account.userData,
-    debitsPending,
-    debitsPosted,
-    creditsPending,
-    creditsPosted,
-  };
-}
-
 function withPendingStatus(pending: Transfer, pendingStatus: PendingStatus, resolvedBy: string | undefined): Transfer {
   return { ...pending, pendingStatus, resolvedBy };
 }
 
-function putCheckedAccount(state: LedgerState, account: Account): void {
+function setCheckedCounters(
+  state: LedgerState,
+  current: Account,
+  debitsPending: bigint,
+  debitsPosted: bigint,
+  creditsPending: bigint,
+  creditsPosted: bigint,
+): void {
+  const account = state.setAccountCounters(current, debitsPending, debitsPosted, creditsPending, creditsPosted);
   if (!(account.debitsPending >= 0n && account.creditsPending >= 0n)) assert.fail(`account ${account.id}: negative pending counter`);
   if (!(account.debitsPending + account.debitsPosted <= counterMax)) assert.fail(`account ${account.id}: debits overflow`);
   if (!(account.creditsPending + account.creditsPosted <= counterMax)) assert.fail(`account ${account.id}: credits overflow`);
@@ -178,5 +174,4 @@ function putCheckedAccount(state: LedgerState, account: Account): void {
   if (account.flags.creditsMustNotExceedDebits && account.creditsPending + account.creditsPosted > account.debitsPosted) {
     assert.fail(`account ${account.id}: credits exceed debits`);
   }
-  state.putAccount(account);
 }

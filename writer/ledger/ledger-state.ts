@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Account } from './account.ts';
+import type { Account, OwnedAccount } from './account.ts';
 import { ExpiryHeap, type ExpiryEntry } from './expiry-heap.ts';
 import { SegmentedMap } from './segmented-map.ts';
 import type { Transfer } from './transfer.ts';
@@ -9,10 +9,13 @@ import type { Transfer } from './transfer.ts';
  *
  * Two implementations: the committed store (`initialState()`, mutable, owned by the apply loop)
  * and the copy-on-write overlay (`fork(parent)`, see speculative-state.ts) that the leader and
- * `decide` use for speculative work. Records (accounts, transfers) are immutable values; a write
- * replaces a record, so an overlay never changes what its parent holds.
+ * `decide` use for speculative work. Transfers are immutable values (a write replaces the
+ * record); account counters are updated in place in the state that owns the record (saves an
+ * allocation and a map write per account per event), and an overlay copies a parent's record
+ * before its first write, so an overlay never changes what its parent holds.
  *
- * The `put…`/`advanceSeq` methods are for `evolve` only; everything else must go through it.
+ * The write methods (`putAccount`, `setAccountCounters`, `putTransfer`, `putNewTransfer`,
+ * `advanceSeq`) are for `evolve` only; everything else must go through it.
  */
 export interface LedgerState {
   /** Seq of the last event applied (0 = none): events are numbered densely 1, 2, 3, … */
@@ -25,9 +28,17 @@ export interface LedgerState {
   transfers(): Iterable<Transfer>;
   /** Pending transfers with a timeout, by (timeoutAt, id), lazily; state must not change meanwhile. */
   pendingExpiriesInOrder(): Iterable<ExpiryEntry>;
+  /** Adds a new account record. */
   putAccount(account: Account): void;
-  /** Also keeps the expiry index: a transfer is in it while it is pending with a timeout. */
+  /**
+   * Sets the counters of `account`, which must be the record this state returned for its id
+   * just before; returns the record that now holds them (the same one, or an overlay's copy).
+   */
+  setAccountCounters(account: Account, debitsPending: bigint, debitsPosted: bigint, creditsPending: bigint, creditsPosted: bigint): Account;
+  /** Writes a transfer record. Also keeps the expiry index (pending with a timeout). */
   putTransfer(transfer: Transfer): void;
+  /** `putTransfer` for an id that must be new; returns false (and must crash) if it was not. */
+  putNewTransfer(transfer: Transfer): boolean;
   /** Assigns the next seq and returns it. */
   advanceSeq(): number;
 }
@@ -79,8 +90,27 @@ export class CommittedLedgerState implements LedgerState {
     this.#accounts.set(account.id, account);
   }
 
+  setAccountCounters(account: Account, debitsPending: bigint, debitsPosted: bigint, creditsPending: bigint, creditsPosted: bigint): Account {
+    const owned = account as OwnedAccount;
+    owned.debitsPending = debitsPending;
+    owned.debitsPosted = debitsPosted;
+    owned.creditsPending = creditsPending;
+    owned.creditsPosted = creditsPosted;
+    return account;
+  }
+
+  putNewTransfer(transfer: Transfer): boolean {
+    if (!this.#transfers.setNew(transfer.id, transfer)) return false;
+    this.#indexExpiry(transfer);
+    return true;
+  }
+
   putTransfer(transfer: Transfer): void {
     this.#transfers.set(transfer.id, transfer);
+    this.#indexExpiry(transfer);
+  }
+
+  #indexExpiry(transfer: Transfer): void {
     if (isAwaitingExpiry(transfer)) {
       if (!this.#expiries.has(transfer.id)) {
         this.#expiries.add({ timeoutAt: transfer.timeoutAt as number, id: transfer.id });

@@ -1,4 +1,4 @@
-import type { Account } from './account.ts';
+import { accountWithCounters, type Account, type OwnedAccount } from './account.ts';
 import { evolve } from './evolve.ts';
 import { compareExpiry, ExpiryHeap, type ExpiryEntry } from './expiry-heap.ts';
 import { isAwaitingExpiry, type LedgerState } from './ledger-state.ts';
@@ -6,7 +6,8 @@ import type { LedgerEvent } from './events.ts';
 import type { Transfer } from './transfer.ts';
 
 /**
- * Copy-on-write overlay over a parent state: reads fall through to the parent, writes stay here.
+ * Copy-on-write overlay over a parent state: reads fall through to the parent, writes stay here
+ * (a parent's account record is copied before its first update here, never written).
  * Creating one costs three empty maps; discarding one is dropping the reference — the parent is
  * never written.
  *
@@ -87,6 +88,26 @@ export class SpeculativeLedgerState implements LedgerState {
 
   putAccount(account: Account): void {
     this.#accounts.set(account.id, account);
+  }
+
+  setAccountCounters(account: Account, debitsPending: bigint, debitsPosted: bigint, creditsPending: bigint, creditsPosted: bigint): Account {
+    if (this.#accounts.get(account.id) === account) {
+      const owned = account as OwnedAccount;
+      owned.debitsPending = debitsPending;
+      owned.debitsPosted = debitsPosted;
+      owned.creditsPending = creditsPending;
+      owned.creditsPosted = creditsPosted;
+      return account;
+    }
+    const copy = accountWithCounters(account, debitsPending, debitsPosted, creditsPending, creditsPosted);
+    this.#accounts.set(copy.id, copy);
+    return copy;
+  }
+
+  putNewTransfer(transfer: Transfer): boolean {
+    if (this.transfer(transfer.id) !== undefined) return false;
+    this.putTransfer(transfer);
+    return true;
   }
 
   putTransfer(transfer: Transfer): void {
