@@ -52,7 +52,7 @@ export interface SimulationResult {
 }
 
 const tickTime = 10;
-const safetyTimeDefault = 6_000;
+const safetyTimeDefault = 12_000;
 const livenessTimeMaxDefault = 6_000;
 const eventsMax = 3_000_000;
 const eventQueueSizeMax = 1_000_000;
@@ -101,6 +101,7 @@ interface Client {
 }
 
 interface CoreSettings {
+  readonly electionTicksMax: number;
   readonly entriesPerMessageMax: number;
   readonly bytesPerMessageMax: number;
   readonly inflightMessagesMax: number;
@@ -130,17 +131,26 @@ export class Simulation {
   #delayMax = 10;
   #livenessMarker: { index: number; term: number } | undefined;
   #livenessDone = false;
+  /** Buggify: crash a node right after it persisted a vote and sent its replies. */
+  readonly #crashAfterVoteProbability: number;
+  /** Buggify: isolate a leader right after it was elected, or right after its commit advanced. */
+  readonly #isolateNewLeaderProbability: number;
+  readonly #isolateAfterCommitProbability: number;
 
   constructor(options: SimulationOptions) {
     this.#options = options;
     this.#prng = new Prng(options.seed);
     const prng = this.#prng;
     this.#settings = {
-      entriesPerMessageMax: prng.pick([1, 2, 3, 8, 64]),
+      electionTicksMax: prng.pick([10, 11, 13, 20]),
+      entriesPerMessageMax: prng.pick([1, 1, 2, 3, 8, 64]),
       bytesPerMessageMax: prng.pick([64, 256, 1 << 20]),
       inflightMessagesMax: prng.pick([1, 2, 4, 16]),
       snapshotChunkBytesMax: prng.pick([8, 32, 4096]),
     };
+    this.#crashAfterVoteProbability = prng.pick([0.05, 0.2, 0.5]);
+    this.#isolateNewLeaderProbability = prng.pick([0.05, 0.2, 0.4]);
+    this.#isolateAfterCommitProbability = prng.pick([0.02, 0.1, 0.3]);
     const ids = Array.from({ length: options.nodeCount }, (_, i) => `n${i + 1}`);
     const joiners = options.nodeCount === 5 && prng.chance(0.5) ? 2 : 0;
     const voters = ids.slice(0, ids.length - joiners);
@@ -280,7 +290,6 @@ export class Simulation {
       id: node.id,
       start,
       electionTicksMin: 10,
-      electionTicksMax: 20,
       heartbeatTicks: 3,
       ...this.#settings,
       random: () => random.float(),
@@ -312,7 +321,21 @@ export class Simulation {
     node.disk.sync();
     if (ready.votingUnblocked) node.joinPending = false;
     this.#checker.observeDurableCommit(node.id, durableBefore, node.disk.durableCommit, this.#now);
+    if (!this.#healed && ready.softState?.role === 'leader' && this.#prng.chance(this.#isolateNewLeaderProbability)) {
+      this.#isolate(node);
+    }
+    if (!this.#healed && raft.status().role === 'leader' && ready.hardState !== undefined &&
+      ready.hardState.commit > durableBefore && ready.hardState.commit < raft.status().lastIndex &&
+      this.#prng.chance(this.#isolateAfterCommitProbability)) {
+      this.#isolate(node);
+    }
     for (const message of ready.messages) this.#send(message);
+    if (!this.#healed && ready.messages.some((message) => message.type === 'vote_response' && message.granted) &&
+      this.#prng.chance(this.#crashAfterVoteProbability)) {
+      this.#crash(node);
+      this.#schedule(this.#prng.between(1, 10), { type: 'restart', node: node.index });
+      return;
+    }
     if (ready.snapshot !== undefined) {
       node.kv = decodeKvSnapshot(ready.snapshot.data);
       node.applied = ready.snapshot.metadata.index;
@@ -425,6 +448,14 @@ export class Simulation {
         this.#duplicateProbability = prng.pick([0, 0.05, 0.2]);
         this.#delayMax = prng.pick([5, 10, 30, 80]);
         return;
+    }
+  }
+
+  #isolate(node: SimulatedNode): void {
+    for (const other of this.#nodes) {
+      if (other === node) continue;
+      this.#blockedLinks.add(`${node.id}>${other.id}`);
+      this.#blockedLinks.add(`${other.id}>${node.id}`);
     }
   }
 
