@@ -9,6 +9,12 @@ export const segmentEntriesMax = 1 << 23;
 
 export class SegmentedMap<V> {
   readonly #segments: Map<string, V>[] = [new Map()];
+  readonly #segmentEntriesMax: number;
+
+  constructor(entriesPerSegmentMax: number = segmentEntriesMax) {
+    assert(Number.isSafeInteger(entriesPerSegmentMax) && entriesPerSegmentMax > 0);
+    this.#segmentEntriesMax = entriesPerSegmentMax;
+  }
 
   get size(): number {
     let size = 0;
@@ -35,7 +41,7 @@ export class SegmentedMap<V> {
     assert(value !== undefined);
     const segments = this.#segments;
     const first = segments[0] as Map<string, V>;
-    if (segments.length === 1 && first.size < segmentEntriesMax) {
+    if (segments.length === 1 && first.size < this.#segmentEntriesMax) {
       first.set(key, value);
       return;
     }
@@ -47,7 +53,7 @@ export class SegmentedMap<V> {
       }
     }
     let newest = segments[segments.length - 1] as Map<string, V>;
-    if (newest.size >= segmentEntriesMax) {
+    if (newest.size >= this.#segmentEntriesMax) {
       newest = new Map();
       segments.push(newest);
     }
@@ -58,7 +64,7 @@ export class SegmentedMap<V> {
   setNew(key: string, value: V): boolean {
     const segments = this.#segments;
     const first = segments[0] as Map<string, V>;
-    if (segments.length === 1 && first.size < segmentEntriesMax) {
+    if (segments.length === 1 && first.size < this.#segmentEntriesMax) {
       const sizeBefore = first.size;
       first.set(key, value);
       return first.size > sizeBefore;
