@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 // Docker engine is reachable, otherwise the same local services `npm start` runs).
 export default defineConfig({
   test: {
+    // CI also writes a JSON report, from which .ci/run prints a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.ci/results/vitest.json' },
     projects: [
       {
         test: {

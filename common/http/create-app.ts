@@ -17,6 +17,13 @@ export const bodyLimitBytesDefault = 1_048_576;
 
 export type HttpApp = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** `body` + `/transfers/3/amount` → `body.transfers[3].amount`. */
+export function fieldName(context: string, pointer: string): string {
+  let name = context;
+  for (const part of pointer.split('/').slice(1)) name += /^\d+$/.test(part) ? `[${part}]` : `.${part}`;
+  return name;
+}
+
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
@@ -32,8 +39,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
       const first = error.validation[0];
-      const field = `${error.validationContext ?? 'request'}${first?.instancePath ?? ''}`;
-      return reply.status(400).send({ error: 'invalid_request', message: `${field} ${first?.message ?? 'is invalid'}`, field });
+      const additional = first?.keyword === 'additionalProperties' ? String((first.params as { additionalProperty?: unknown }).additionalProperty) : undefined;
+      const field = fieldName(error.validationContext ?? 'request', `${first?.instancePath ?? ''}${additional === undefined ? '' : `/${additional}`}`);
+      const message = additional === undefined ? `${field} ${first?.message ?? 'is invalid'}` : `${field} is not a known field`;
+      return reply.status(400).send({ error: 'invalid_request', message, field });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.status(413).send({ error: 'body_too_large', message: `request body exceeds ${app.initialConfig.bodyLimit} bytes` });
