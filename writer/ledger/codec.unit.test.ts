@@ -26,6 +26,7 @@ describe('event codec', () => {
     for (const event of all) {
       const text = JSON.stringify(encodeEvent(event));
       expect(decodeEvent(JSON.parse(text))).toEqual(event);
+      expect(decodeEvent(text)).toEqual(event);
     }
     expect(encodeEvent(reserve)).toEqual({
       type: 'TransferCreated',
@@ -37,7 +38,8 @@ describe('event codec', () => {
   });
 
   it.each([
-    ['(root)', 'not an object'],
+    ['(root)', 'not JSON'],
+    ['(root)', 42],
     ['type', { type: 'Nope', data: {} }],
     ['data', { type: 'AccountCreated' }],
     ['data.amount', { ...encodeEvent(reserve), data: { ...encodeEvent(reserve).data, amount: 12 } }],

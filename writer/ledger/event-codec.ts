@@ -101,9 +101,20 @@ function encodeResolution(data: PendingResolutionData): { [key: string]: JsonVal
   };
 }
 
-/** Validates and decodes `{ type, data }` (already parsed JSON). Throws EventDecodeError. */
+/**
+ * Validates and decodes `{ type, data }`: parsed JSON, or JSON text (a string is parsed first).
+ * Throws EventDecodeError naming the offending field.
+ */
 export function decodeEvent(json: unknown): LedgerEvent {
-  const root = new FieldReader(json, '');
+  let parsed = json;
+  if (typeof json === 'string') {
+    try {
+      parsed = JSON.parse(json);
+    } catch (error) {
+      throw new EventDecodeError('(root)', `is not JSON (${(error as Error).message})`);
+    }
+  }
+  const root = new FieldReader(parsed, '');
   const type = root.string('type');
   const data = root.object('data');
   switch (type) {
