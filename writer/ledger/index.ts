@@ -23,7 +23,7 @@ export type { LedgerState } from './ledger-state.ts';
 export { CommittedLedgerState, initialState } from './ledger-state.ts';
 export { SpeculativeLedgerState, createSpeculativeState, fork } from './speculative-state.ts';
 export type { DecideOutcome } from './decide.ts';
-export { decide } from './decide.ts';
+export { decide, decideAndEvolve } from './decide.ts';
 export { evolve } from './evolve.ts';
 export type { ExpiryEntry } from './expiry-heap.ts';
 export { dueExpiries, nextExpiryDue } from './expiry-query.ts';
