@@ -1,0 +1,463 @@
+/**
+ * The imperative shell around the two pure cores of a writer node: the Raft state machine
+ * (writer/raft) and the ledger Decider (writer/ledger). It owns the timers, drives the
+ * Ready/Advance loop (persist → send → apply → answer), keeps the committed ledger state that
+ * every node builds by applying committed events, and — on the leader — the speculative state
+ * that commands are decided against before their events commit (DESIGN.md §2–§4).
+ *
+ * Only the leader decides and answers. Every answer waits until the entry holding the command's
+ * events is committed AND applied here, so an acknowledged write is durable on a majority and
+ * its `position.seq` is final. A leader that loses leadership fails its waiting requests with
+ * `leadership_changed` (outcome unknown: retry with the same ids, which idempotency makes safe).
+ */
+import assert from 'node:assert/strict';
+import { decideAndEvolve } from '../ledger/decide.ts';
+import {
+  CommittedLedgerState, createSpeculativeState, decodeSnapshot, encodeSnapshot, evolve, initialState, nextExpiryDue, stateDigest,
+  type AccountInput, type ItemResult, type LedgerEvent, type SpeculativeLedgerState, type TransferInput,
+} from '../ledger/index.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { Entry } from '../raft/entry.ts';
+import type { Message } from '../raft/message.ts';
+import { RaftNode } from '../raft/raft-node.ts';
+import type { RaftNodeConfig } from '../raft/config.ts';
+import type { Ready, RaftRole } from '../raft/ready.ts';
+import { decodeCommandRecord, encodeCommandRecord } from './command-record.ts';
+import { SeqIndex } from './seq-index.ts';
+
+export interface NodeStorage {
+  /** Durably persists what the Ready asks for (one fsync); returns only when it is on disk. */
+  persist(ready: Ready): void;
+  close(): void;
+}
+
+export interface NodeTransport {
+  send(messages: readonly Message[]): void;
+}
+
+export interface WriterNodeLimits {
+  readonly tickMs: number;
+  /** How long a request waits for its entry to commit before answering 503 (outcome unknown). */
+  readonly commitWaitMsMax: number;
+  /** Requests waiting for commit at once; more are refused with 503 (back-pressure). */
+  readonly pendingRequestsMax: number;
+  /** Take a snapshot and compact the log after this many applied entries. */
+  readonly snapshotEveryEntries: number;
+  /** Rebase the speculative overlay when it holds more records than this. */
+  readonly speculativeRecordsMax: number;
+  readonly expiryCheckMs: number;
+}
+
+export const writerNodeLimitsDefault: WriterNodeLimits = {
+  tickMs: 10,
+  commitWaitMsMax: 10_000,
+  pendingRequestsMax: 4_096,
+  snapshotEveryEntries: 20_000,
+  speculativeRecordsMax: 200_000,
+  expiryCheckMs: 100,
+};
+
+export type WriteCommand =
+  | { readonly type: 'CreateAccounts'; readonly data: { readonly accounts: readonly AccountInput[] } }
+  | { readonly type: 'CreateTransfers'; readonly data: { readonly transfers: readonly TransferInput[] } };
+
+export interface Position {
+  readonly shard: number;
+  readonly seq: number;
+}
+
+export type NodeError =
+  | { readonly code: 'not_leader'; readonly leaderId: string | null }
+  | { readonly code: 'leadership_changed'; readonly leaderId: string | null }
+  | { readonly code: 'commit_timeout' }
+  | { readonly code: 'overloaded' }
+  | { readonly code: 'stopped' }
+  | { readonly code: 'rejected'; readonly reason: string; readonly message: string };
+
+export type NodeResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: NodeError };
+
+export interface WriteOutcome {
+  readonly results: readonly ItemResult[];
+  readonly position: Position;
+}
+
+export interface ClusterView {
+  readonly nodeId: string;
+  readonly shard: number;
+  readonly role: RaftRole;
+  readonly term: number;
+  readonly leaderId: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly lastSeq: number;
+  readonly publishedSeq: number | null;
+  readonly votingBlocked: boolean;
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+  readonly stateDigest?: string;
+}
+
+interface Waiter {
+  readonly index: number;
+  readonly term: number;
+  readonly results: readonly ItemResult[];
+  readonly settle: (result: NodeResult<WriteOutcome>) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface WriterNodeOptions {
+  readonly nodeId: string;
+  readonly shard: number;
+  readonly raft: RaftNodeConfig;
+  readonly storage: NodeStorage;
+  readonly transport: NodeTransport;
+  readonly log: Logger;
+  readonly limits?: Partial<WriterNodeLimits>;
+  readonly clock?: () => number;
+  readonly idGenerator: () => string;
+  readonly onLeaderChange?: (leaderId: string | null, role: RaftRole, term: number) => void;
+}
+
+export class WriterNode {
+  readonly #nodeId: string;
+  readonly #shard: number;
+  readonly #raft: RaftNode;
+  readonly #storage: NodeStorage;
+  readonly #transport: NodeTransport;
+  readonly #log: Logger;
+  readonly #limits: WriterNodeLimits;
+  readonly #clock: () => number;
+  readonly #newId: () => string;
+  readonly #onLeaderChange: WriterNodeOptions['onLeaderChange'];
+  #committed: CommittedLedgerState = initialState();
+  #speculative: SpeculativeLedgerState | undefined;
+  /** Highest log index whose events the speculative state includes. */
+  #speculativeIndex = 0;
+  #appliedIndex = 0;
+  #entriesSinceSnapshot = 0;
+  readonly #seqIndex = new SeqIndex();
+  readonly #waiters = new Map<number, Waiter[]>();
+  #waiterCount = 0;
+  readonly #barriers = new Map<number, (result: NodeResult<Position>) => void>();
+  #role: RaftRole = 'follower';
+  #term = 0;
+  #leaderId: string | null = null;
+  #drainScheduled = false;
+  #stopped = false;
+  #expiryInFlight = false;
+  #tickTimer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  readonly #leaderListeners = new Set<() => void>();
+  readonly stats = { readies: 0, persistedEntries: 0, appliedEntries: 0, appliedEvents: 0, proposals: 0, snapshots: 0 };
+
+  constructor(options: WriterNodeOptions) {
+    this.#nodeId = options.nodeId;
+    this.#shard = options.shard;
+    this.#storage = options.storage;
+    this.#transport = options.transport;
+    this.#log = options.log;
+    this.#limits = { ...writerNodeLimitsDefault, ...options.limits };
+    this.#clock = options.clock ?? Date.now;
+    this.#newId = options.idGenerator;
+    this.#onLeaderChange = options.onLeaderChange;
+    const start = options.raft.start;
+    const persisted = start.type === 'restore' ? start.data : start.type === 'join' ? start.data.persisted : undefined;
+    if (persisted?.snapshot !== undefined) {
+      this.#committed = decodeSnapshot(persisted.snapshot.data);
+      this.#appliedIndex = persisted.snapshot.metadata.index;
+      this.#seqIndex.record(this.#appliedIndex, this.#committed.lastSeq);
+    }
+    this.#raft = new RaftNode(persisted?.snapshot !== undefined && start.type === 'restore'
+      ? { ...options.raft, start: { type: 'restore', data: { ...persisted, appliedIndex: this.#appliedIndex } } }
+      : options.raft);
+  }
+
+  start(): void {
+    this.#tickTimer = setInterval(() => {
+      this.#raft.tick();
+      this.#scheduleDrain();
+    }, this.#limits.tickMs);
+    this.#expiryTimer = setInterval(() => this.#maybeExpire(), this.#limits.expiryCheckMs);
+    this.#scheduleDrain();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#tickTimer);
+    clearInterval(this.#expiryTimer);
+    this.#failAllWaiters({ code: 'stopped' });
+    this.#storage.close();
+  }
+
+  /** A message from a peer (the transport calls this). */
+  receive(message: Message): void {
+    if (this.#stopped) return;
+    this.#raft.step(message);
+    this.#scheduleDrain();
+  }
+
+  get leaderId(): string | null {
+    return this.#leaderId;
+  }
+
+  get isLeader(): boolean {
+    return this.#role === 'leader';
+  }
+
+  /** Resolves when the leader changes (or after `timeoutMs`); for requests waiting out an election. */
+  waitForLeaderChange(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#leaderListeners.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#leaderListeners.add(done);
+    });
+  }
+
+  /** Decide a client command on the leader, append its events, answer once they are applied. */
+  submit(command: WriteCommand): Promise<NodeResult<WriteOutcome>> {
+    if (this.#stopped) return Promise.resolve({ ok: false, error: { code: 'stopped' } });
+    if (this.#role !== 'leader' || this.#speculative === undefined) {
+      return Promise.resolve({ ok: false, error: { code: 'not_leader', leaderId: this.#leaderId } });
+    }
+    if (this.#waiterCount >= this.#limits.pendingRequestsMax) return Promise.resolve({ ok: false, error: { code: 'overloaded' } });
+    const now = this.#clock();
+    const commandId = this.#newId();
+    const outcome = decideAndEvolve({ ...command, metadata: { now, commandId } }, this.#speculative);
+    if (outcome.type === 'rejected') {
+      return Promise.resolve({ ok: false, error: { code: 'rejected', reason: outcome.rejection.code, message: outcome.rejection.message } });
+    }
+    return this.#appendAndWait(commandId, now, outcome.events, outcome.results);
+  }
+
+  /** A no-op through the log; answers the seq of the last event at or before it once applied. */
+  barrier(): Promise<NodeResult<Position>> {
+    if (this.#stopped) return Promise.resolve({ ok: false, error: { code: 'stopped' } });
+    const result = this.#raft.barrier();
+    if (!result.ok) return Promise.resolve({ ok: false, error: { code: 'not_leader', leaderId: this.#leaderId } });
+    this.#scheduleDrain();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.#barriers.delete(result.barrierId)) resolve({ ok: false, error: { code: 'commit_timeout' } });
+      }, this.#limits.commitWaitMsMax);
+      this.#barriers.set(result.barrierId, (outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      });
+    });
+  }
+
+  cluster(options: { digest?: boolean } = {}): ClusterView {
+    const status = this.#raft.status();
+    return {
+      nodeId: this.#nodeId,
+      shard: this.#shard,
+      role: status.role,
+      term: status.term,
+      leaderId: status.leaderId,
+      commitIndex: status.commitIndex,
+      appliedIndex: this.#appliedIndex,
+      lastIndex: status.lastIndex,
+      lastSeq: this.#committed.lastSeq,
+      publishedSeq: null,
+      votingBlocked: status.votingBlocked,
+      voters: status.membership.voters,
+      learners: status.membership.learners,
+      ...(options.digest ? { stateDigest: stateDigest(this.#committed) } : {}),
+    };
+  }
+
+  get committedState(): CommittedLedgerState {
+    return this.#committed;
+  }
+
+  #appendAndWait(commandId: string, now: number, events: readonly LedgerEvent[], results: readonly ItemResult[]): Promise<NodeResult<WriteOutcome>> {
+    let index: number;
+    let term: number;
+    if (events.length > 0) {
+      const proposed = this.#raft.propose([encodeCommandRecord({ commandId, occurredAt: now, events })]);
+      if (!proposed.ok) {
+        // Cannot happen while we are leader; the speculative state saw events that will not be appended.
+        this.#resetSpeculative();
+        return Promise.resolve({ ok: false, error: { code: 'not_leader', leaderId: this.#leaderId } });
+      }
+      this.stats.proposals += 1;
+      index = proposed.lastIndex;
+      term = proposed.term;
+      this.#speculativeIndex = index;
+      this.#scheduleDrain();
+    } else {
+      // Nothing to append, but the answer (e.g. `exists`) may rest on entries not yet applied.
+      index = this.#speculativeIndex;
+      term = index === 0 ? 0 : (this.#raft.termAt(index) ?? this.#term);
+      if (index <= this.#appliedIndex) {
+        return Promise.resolve({ ok: true, value: { results, position: { shard: this.#shard, seq: this.#committed.lastSeq } } });
+      }
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.#removeWaiter(waiter)) resolve({ ok: false, error: { code: 'commit_timeout' } });
+      }, this.#limits.commitWaitMsMax);
+      const waiter: Waiter = { index, term, results, settle: resolve, timer };
+      const list = this.#waiters.get(index);
+      if (list) list.push(waiter);
+      else this.#waiters.set(index, [waiter]);
+      this.#waiterCount += 1;
+    });
+  }
+
+  #removeWaiter(waiter: Waiter): boolean {
+    const list = this.#waiters.get(waiter.index);
+    const at = list?.indexOf(waiter) ?? -1;
+    if (list === undefined || at < 0) return false;
+    list.splice(at, 1);
+    if (list.length === 0) this.#waiters.delete(waiter.index);
+    this.#waiterCount -= 1;
+    return true;
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled || this.#stopped) return;
+    this.#drainScheduled = true;
+    // setImmediate lets every request of this event-loop turn join one Ready: one fsync for all.
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      this.#drain();
+    });
+  }
+
+  #drain(): void {
+    let ready = this.#raft.ready();
+    while (ready !== undefined && !this.#stopped) {
+      this.stats.readies += 1;
+      this.#storage.persist(ready);
+      this.stats.persistedEntries += ready.entries.length;
+      if (ready.messages.length > 0) this.#transport.send(ready.messages);
+      if (ready.snapshot !== undefined) this.#restoreSnapshot(ready.snapshot.metadata.index, ready.snapshot.data);
+      for (const entry of ready.committedEntries) this.#apply(entry);
+      for (const resolution of ready.barriersResolved) {
+        const position = { shard: this.#shard, seq: this.#seqIndex.seqAt(resolution.index, this.#committed.lastSeq) };
+        for (const id of resolution.barrierIds) this.#barriers.get(id)?.({ ok: true, value: position });
+        for (const id of resolution.barrierIds) this.#barriers.delete(id);
+      }
+      for (const id of ready.barriersFailed) {
+        this.#barriers.get(id)?.({ ok: false, error: { code: 'leadership_changed', leaderId: this.#leaderId } });
+        this.#barriers.delete(id);
+      }
+      if (ready.softState !== undefined) this.#onSoftState(ready.softState.role, ready.softState.leaderId, ready.softState.term);
+      this.#raft.advance(ready);
+      this.#maybeSnapshot();
+      ready = this.#raft.ready();
+    }
+  }
+
+  #apply(entry: Entry): void {
+    assert.equal(entry.index, this.#appliedIndex + 1, `applied out of order: ${entry.index} after ${this.#appliedIndex}`);
+    if (entry.kind === 'normal') {
+      const record = decodeCommandRecord(entry.data);
+      for (const event of record.events) evolve(this.#committed, event);
+      this.stats.appliedEvents += record.events.length;
+    }
+    this.#appliedIndex = entry.index;
+    this.#entriesSinceSnapshot += 1;
+    this.stats.appliedEntries += 1;
+    this.#seqIndex.record(entry.index, this.#committed.lastSeq);
+    const waiters = this.#waiters.get(entry.index);
+    if (waiters !== undefined) {
+      this.#waiters.delete(entry.index);
+      this.#waiterCount -= waiters.length;
+      for (const waiter of waiters) {
+        clearTimeout(waiter.timer);
+        if (waiter.term === entry.term) {
+          waiter.settle({ ok: true, value: { results: waiter.results, position: { shard: this.#shard, seq: this.#committed.lastSeq } } });
+        } else {
+          waiter.settle({ ok: false, error: { code: 'leadership_changed', leaderId: this.#leaderId } });
+        }
+      }
+    }
+    if (this.#speculative !== undefined && this.#appliedIndex >= this.#speculativeIndex && this.#speculative.changedRecordCount > 0) {
+      // Everything the overlay saw is now committed: start a fresh, empty one.
+      this.#speculative = createSpeculativeState(this.#committed);
+    }
+  }
+
+  #restoreSnapshot(index: number, data: Uint8Array): void {
+    this.#committed = decodeSnapshot(data);
+    this.#appliedIndex = index;
+    this.#seqIndex.reset(index, this.#committed.lastSeq);
+    this.#log.info({ index, lastSeq: this.#committed.lastSeq }, 'restored state from a snapshot sent by the leader');
+  }
+
+  #onSoftState(role: RaftRole, leaderId: string | null, term: number): void {
+    const wasLeader = this.#role === 'leader';
+    this.#role = role;
+    this.#leaderId = leaderId;
+    this.#term = term;
+    if (wasLeader && role !== 'leader') {
+      this.#speculative = undefined;
+      this.#failAllWaiters({ code: 'leadership_changed', leaderId });
+      this.#log.warn({ term, leaderId }, 'lost leadership');
+    }
+    if (role === 'leader' && !wasLeader) {
+      this.#resetSpeculative();
+      this.#log.info({ term, appliedIndex: this.#appliedIndex, lastIndex: this.#raft.status().lastIndex }, 'became leader');
+    }
+    this.#onLeaderChange?.(leaderId, role, term);
+    for (const listener of [...this.#leaderListeners]) listener();
+  }
+
+  /** The leader's speculative state: committed state + every event in the log after it. */
+  #resetSpeculative(): void {
+    const status = this.#raft.status();
+    const events: LedgerEvent[] = [];
+    for (let index = this.#appliedIndex + 1; index <= status.lastIndex; index += 1) {
+      const entry = this.#raft.entryAt(index);
+      if (entry.kind === 'normal') events.push(...decodeCommandRecord(entry.data).events);
+    }
+    this.#speculative = createSpeculativeState(this.#committed, events);
+    this.#speculativeIndex = status.lastIndex;
+  }
+
+  #failAllWaiters(error: NodeError): void {
+    for (const list of this.#waiters.values()) {
+      for (const waiter of list) {
+        clearTimeout(waiter.timer);
+        waiter.settle({ ok: false, error });
+      }
+    }
+    this.#waiters.clear();
+    this.#waiterCount = 0;
+  }
+
+  #maybeSnapshot(): void {
+    if (this.#entriesSinceSnapshot < this.#limits.snapshotEveryEntries) return;
+    this.#entriesSinceSnapshot = 0;
+    const started = performance.now();
+    const data = encodeSnapshot(this.#committed);
+    // Until the Kafka publisher exists the floor is the snapshot itself; the publisher will lower it
+    // to the published watermark (DESIGN.md §5).
+    this.#raft.compact(this.#appliedIndex, data, this.#appliedIndex);
+    this.stats.snapshots += 1;
+    this.#log.info({ index: this.#appliedIndex, lastSeq: this.#committed.lastSeq, bytes: data.length, ms: Math.round(performance.now() - started) }, 'snapshot taken');
+    this.#scheduleDrain();
+  }
+
+  #maybeExpire(): void {
+    if (this.#role !== 'leader' || this.#speculative === undefined || this.#expiryInFlight) return;
+    const due = nextExpiryDue(this.#speculative);
+    const now = this.#clock();
+    if (due === undefined || due > now) return;
+    const commandId = this.#newId();
+    const outcome = decideAndEvolve({ type: 'ExpirePendingTransfers', data: { now }, metadata: { now, commandId } }, this.#speculative);
+    if (outcome.type !== 'accepted' || outcome.events.length === 0) return;
+    this.#expiryInFlight = true;
+    void this.#appendAndWait(commandId, now, outcome.events, []).then((result) => {
+      this.#expiryInFlight = false;
+      if (!result.ok) this.#log.warn({ error: result.error }, 'expiring pending transfers did not commit; will retry');
+    });
+  }
+}
