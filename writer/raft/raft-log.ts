@@ -3,7 +3,7 @@
 // only holds what the core needs to replicate and to check Log Matching (§5.3).
 
 import assert from 'node:assert/strict';
-import { entryBytes, type Entry } from './entry.ts';
+import { entryHeaderBytes, type Entry } from './entry.ts';
 
 export class RaftLog {
   #entries: Entry[];
@@ -63,25 +63,32 @@ export class RaftLog {
     const last = Math.min(to, this.lastIndex, from + countMax - 1);
     if (last < from) return [];
     const start = from - this.#offset - 1;
+    const endMax = last - this.#offset;
+    if (bytesMax === Number.POSITIVE_INFINITY) return this.#entries.slice(start, endMax);
+    const entries = this.#entries;
     let end = start;
     let bytes = 0;
-    const endMax = last - this.#offset;
     while (end < endMax) {
-      bytes += entryBytes(this.#entries[end]!);
+      bytes += entryHeaderBytes + entries[end]!.data.length;
       if (bytes > bytesMax && end > start) break;
       end++;
     }
-    return this.#entries.slice(start, end);
+    return entries.slice(start, end);
   }
 
   /** Append entries that directly follow the last one. */
   append(entries: readonly Entry[]): void {
+    const log = this.#entries;
+    let expectedIndex = this.lastIndex + 1;
     let lastTerm = this.lastTerm;
-    for (const entry of entries) {
-      assert.equal(entry.index, this.lastIndex + 1, 'appended entries must be contiguous');
-      assert(entry.term >= lastTerm, 'terms in the log never decrease');
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      // Plain comparisons on the hot path; assert only to report the broken invariant.
+      if (entry.index !== expectedIndex) assert.fail(`appended entry ${entry.index} is not contiguous (expected ${expectedIndex})`);
+      if (entry.term < lastTerm) assert.fail(`appended entry ${entry.index} has term ${entry.term} below ${lastTerm}`);
       lastTerm = entry.term;
-      this.#entries.push(entry);
+      expectedIndex++;
+      log.push(entry);
     }
   }
 

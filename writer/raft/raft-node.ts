@@ -300,7 +300,7 @@ export class RaftNode {
     for (let i = 0; i < payloads.length; i++) {
       entries[i] = { index: firstIndex + i, term, kind: 'normal', data: payloads[i]! };
     }
-    this.#appendLocal(entries);
+    this.#log.append(entries); // normal entries only: no membership bookkeeping
     this.#broadcastAppend();
     return { ok: true, firstIndex, lastIndex: firstIndex + payloads.length - 1, term };
   }
@@ -386,12 +386,12 @@ export class RaftNode {
     const hardState = this.#hardStateToPersist();
     const softState = this.#softStateChanged();
     const entries = this.#stableIndex < this.#log.lastIndex
-      ? this.#log.slice(this.#stableIndex + 1, this.#log.lastIndex, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+      ? this.#log.slice(this.#stableIndex + 1, this.#log.lastIndex, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY)
       : [];
     const applyFrom = Math.max(this.#applied, this.#pendingSnapshot?.metadata.index ?? 0) + 1;
     const applyTo = Math.min(this.#commit, this.#log.lastIndex, applyFrom + this.#committedEntriesPerReadyMax - 1);
     const committedEntries = applyTo >= applyFrom
-      ? this.#log.slice(applyFrom, applyTo, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+      ? this.#log.slice(applyFrom, applyTo, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY)
       : [];
     const appliedAfter = applyTo >= applyFrom ? applyTo : applyFrom - 1;
     const barriersResolved = this.#takeBarrierResolutions(committedEntries, appliedAfter);
@@ -979,7 +979,8 @@ export class RaftNode {
 
   #appendLocal(entries: readonly Entry[]): void {
     this.#log.append(entries);
-    for (const entry of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       if (entry.kind === 'membership') this.#recordMembershipEntry(entry, true);
     }
   }
