@@ -42,9 +42,9 @@ export class FrameDecoder {
     this.#frameBytesMax = frameBytesMax;
   }
 
-  /** Bytes held for an unfinished frame. */
+  /** Bytes of an unfinished frame received so far (header included). */
   get bufferedBytes(): number {
-    return this.#headerFilled + this.#payloadFilled;
+    return this.#payload === undefined ? this.#headerFilled : frameHeaderBytes + this.#payloadFilled;
   }
 
   /**
