@@ -1,31 +1,215 @@
 /**
  * The writer node's client HTTP API (DESIGN.md §4). Built without listening so tests can use
  * `app.inject()`; writer/server.ts listens.
+ *
+ * Any node accepts requests. The leader decides and answers; a follower forwards the request to
+ * the leader and relays the answer (once: a forwarded request that reaches a non-leader is not
+ * forwarded again). While no leader is known a request waits up to `leaderWaitMsMax`, then gets
+ * 503 with Retry-After. Outcome-unknown failures (leadership changed, commit timeout) are 503 too:
+ * the client retries with the same ids, and idempotency makes that safe.
  */
 import Type from 'typebox';
 import { createHttpApp, type HttpApp } from '../../common/http/create-app.ts';
 import type { Logger } from '../../common/logger.ts';
-import type { WriterConfig } from '../config.ts';
+import { amountMax, type AccountInput, type TransferInput } from '../ledger/index.ts';
+import type { ClusterView, NodeError, NodeResult, WriteCommand, WriteOutcome, Position as NodePosition } from '../node/writer-node.ts';
+import type { WriterMetrics } from './metrics.ts';
+import { CreateAccountsBody, CreateTransfersBody, ErrorResponse, Position, WriteResponse } from './request-schemas.ts';
 
-export interface WriterAppDependencies {
-  readonly config: WriterConfig;
-  readonly log: Logger;
+/** What the HTTP layer needs from the node (WriterNode implements it). */
+export interface WriterService {
+  submit(command: WriteCommand): Promise<NodeResult<WriteOutcome>>;
+  barrier(): Promise<NodeResult<NodePosition>>;
+  cluster(options?: { digest?: boolean }): ClusterView;
+  waitForLeaderChange(timeoutMs: number): Promise<void>;
 }
 
-const HealthResponse = Type.Object({
-  status: Type.Literal('ok'),
-  component: Type.Literal('writer'),
-  nodeId: Type.String(),
-  shard: Type.Integer(),
-});
+export interface WriterAppDependencies {
+  readonly nodeId: string;
+  readonly shard: number;
+  readonly service: WriterService;
+  readonly clientUrls: Readonly<Record<string, string>>;
+  readonly log: Logger;
+  readonly metrics: WriterMetrics;
+  readonly storageStats?: () => { fsyncs: number; fsyncSecondsTotal: number };
+  readonly limits?: Partial<WriterHttpLimits>;
+}
 
-export function buildWriterApp({ config, log }: WriterAppDependencies): HttpApp {
-  const app = createHttpApp({ log });
-  app.get('/health', { schema: { response: { 200: HealthResponse } } }, async () => ({
-    status: 'ok' as const,
-    component: 'writer' as const,
-    nodeId: config.nodeId,
-    shard: config.shard,
-  }));
+export interface WriterHttpLimits {
+  readonly bodyLimitBytes: number;
+  readonly leaderWaitMsMax: number;
+  readonly forwardTimeoutMs: number;
+}
+
+export const writerHttpLimitsDefault: WriterHttpLimits = {
+  bodyLimitBytes: 4 * 1024 * 1024,
+  leaderWaitMsMax: 3_000,
+  forwardTimeoutMs: 15_000,
+};
+
+const forwardedHeader = 'x-ledger-forwarded-by';
+const retryAfterSeconds = '1';
+
+class BadField extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field} ${message}`);
+    this.field = field;
+  }
+}
+
+function toAccounts(body: CreateAccountsBody): AccountInput[] {
+  return body.accounts.map((account) => ({ ...account }));
+}
+
+function toTransfers(body: CreateTransfersBody): TransferInput[] {
+  return body.transfers.map((transfer, index) => {
+    if (transfer.amount === undefined) return { ...transfer, amount: undefined };
+    const amount = BigInt(transfer.amount);
+    if (amount > amountMax) throw new BadField(`body.transfers[${index}].amount`, `must be at most ${amountMax}`);
+    return { ...transfer, amount };
+  });
+}
+
+function statusOf(error: NodeError): number {
+  switch (error.code) {
+    case 'rejected':
+      return 400;
+    case 'not_leader':
+    case 'leadership_changed':
+    case 'commit_timeout':
+    case 'overloaded':
+    case 'stopped':
+      return 503;
+    default: {
+      const _exhaustive: never = error;
+      throw new Error(`unknown error ${JSON.stringify(_exhaustive)}`);
+    }
+  }
+}
+
+function describe(error: NodeError): { error: string; message: string; leaderId?: string | null } {
+  switch (error.code) {
+    case 'rejected':
+      return { error: error.reason, message: error.message };
+    case 'not_leader':
+      return { error: 'no_leader', message: 'no leader is known right now (election in progress); retry', leaderId: error.leaderId };
+    case 'leadership_changed':
+      return { error: 'leadership_changed', message: 'leadership changed before the write committed; outcome unknown — retry with the same ids', leaderId: error.leaderId };
+    case 'commit_timeout':
+      return { error: 'commit_timeout', message: 'the write did not commit in time; outcome unknown — retry with the same ids' };
+    case 'overloaded':
+      return { error: 'overloaded', message: 'too many requests are waiting for commit; retry shortly' };
+    case 'stopped':
+      return { error: 'stopping', message: 'this node is shutting down; retry on another node' };
+    default: {
+      const _exhaustive: never = error;
+      throw new Error(`unknown error ${JSON.stringify(_exhaustive)}`);
+    }
+  }
+}
+
+export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
+  const { nodeId, shard, service, clientUrls, metrics } = dependencies;
+  const limits = { ...writerHttpLimitsDefault, ...dependencies.limits };
+  const app = createHttpApp({ log: dependencies.log, bodyLimitBytes: limits.bodyLimitBytes });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestSeconds.observe({ route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  /** Runs `attempt` here, forwarding to the leader or waiting out an election as needed. */
+  async function leaderCall<T>(
+    route: string, rawBody: unknown, alreadyForwarded: boolean, attempt: () => Promise<NodeResult<T>>,
+  ): Promise<{ status: number; body: unknown; retryAfter?: boolean }> {
+    const deadline = Date.now() + limits.leaderWaitMsMax;
+    while (true) {
+      const result = await attempt();
+      if (result.ok) return { status: 200, body: result.value };
+      const error = result.error;
+      if (error.code === 'not_leader' && error.leaderId !== null && error.leaderId !== nodeId && !alreadyForwarded) {
+        const target = clientUrls[error.leaderId];
+        if (target !== undefined) return await forward(route, target, rawBody);
+      }
+      if (error.code === 'not_leader' && Date.now() < deadline) {
+        await service.waitForLeaderChange(Math.max(1, deadline - Date.now()));
+        continue;
+      }
+      return { status: statusOf(error), body: describe(error), retryAfter: statusOf(error) === 503 };
+    }
+  }
+
+  async function forward(route: string, target: string, rawBody: unknown): Promise<{ status: number; body: unknown; retryAfter?: boolean }> {
+    metrics.forwarded.inc({ route });
+    try {
+      const response = await fetch(new URL(route, target), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [forwardedHeader]: nodeId },
+        body: JSON.stringify(rawBody ?? {}),
+        signal: AbortSignal.timeout(limits.forwardTimeoutMs),
+      });
+      return { status: response.status, body: await response.json(), retryAfter: response.status === 503 };
+    } catch (error) {
+      dependencies.log.warn({ err: error, target, route }, 'forwarding to the leader failed');
+      return { status: 503, body: { error: 'leader_unreachable', message: 'the leader did not answer; outcome unknown — retry with the same ids' }, retryAfter: true };
+    }
+  }
+
+  const errorResponses = { 400: ErrorResponse, 413: ErrorResponse, 503: ErrorResponse };
+
+  app.post('/v1/accounts', { schema: { body: CreateAccountsBody, response: { 200: WriteResponse, ...errorResponses } } }, async (request, reply) => {
+    metrics.batchItems.observe({ kind: 'accounts' }, request.body.accounts.length);
+    const command: WriteCommand = { type: 'CreateAccounts', data: { accounts: toAccounts(request.body) } };
+    const answer = await leaderCall('/v1/accounts', request.body, request.headers[forwardedHeader] !== undefined, () => service.submit(command));
+    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
+    return reply.status(answer.status as 200).send(answer.body as never);
+  });
+
+  app.post('/v1/transfers', { schema: { body: CreateTransfersBody, response: { 200: WriteResponse, ...errorResponses } } }, async (request, reply) => {
+    let transfers: TransferInput[];
+    try {
+      transfers = toTransfers(request.body);
+    } catch (error) {
+      if (error instanceof BadField) return reply.status(400).send({ error: 'invalid_request', message: error.message, field: error.field });
+      throw error;
+    }
+    metrics.batchItems.observe({ kind: 'transfers' }, transfers.length);
+    const command: WriteCommand = { type: 'CreateTransfers', data: { transfers } };
+    const answer = await leaderCall('/v1/transfers', request.body, request.headers[forwardedHeader] !== undefined, () => service.submit(command));
+    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
+    return reply.status(answer.status as 200).send(answer.body as never);
+  });
+
+  app.post('/v1/barrier', { schema: { response: { 200: Position, 503: ErrorResponse } } }, async (request, reply) => {
+    const answer = await leaderCall('/v1/barrier', {}, request.headers[forwardedHeader] !== undefined, () => service.barrier());
+    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
+    return reply.status(answer.status as 200).send(answer.body as never);
+  });
+
+  const ClusterResponse = Type.Object({
+    nodeId: Type.String(), shard: Type.Integer(), role: Type.String(), term: Type.Integer(), leaderId: Type.Union([Type.String(), Type.Null()]),
+    commitIndex: Type.Integer(), appliedIndex: Type.Integer(), lastIndex: Type.Integer(), lastSeq: Type.Integer(),
+    publishedSeq: Type.Union([Type.Integer(), Type.Null()]), votingBlocked: Type.Boolean(),
+    voters: Type.Array(Type.String()), learners: Type.Array(Type.String()),
+    peers: Type.Array(Type.Object({ id: Type.String(), clientUrl: Type.String() })),
+    stateDigest: Type.Optional(Type.String()),
+  });
+  const ClusterQuery = Type.Object({ digest: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+  app.get('/v1/cluster', { schema: { querystring: ClusterQuery, response: { 200: ClusterResponse } } }, async (request) => {
+    const view = service.cluster({ digest: request.query.digest === true });
+    return { ...view, voters: [...view.voters], learners: [...view.learners], peers: Object.entries(clientUrls).map(([id, clientUrl]) => ({ id, clientUrl })) };
+  });
+
+  const Health = Type.Object({ status: Type.Literal('ok'), component: Type.Literal('writer'), nodeId: Type.String(), shard: Type.Integer(), role: Type.String(), leaderId: Type.Union([Type.String(), Type.Null()]) });
+  app.get('/health', { schema: { response: { 200: Health } } }, async () => {
+    const view = service.cluster();
+    return { status: 'ok' as const, component: 'writer' as const, nodeId, shard, role: view.role, leaderId: view.leaderId };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    metrics.refresh(service.cluster(), dependencies.storageStats?.());
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
   return app;
 }
