@@ -27,9 +27,14 @@ export class LinearizedSet {
     return this.#words.length;
   }
 
-  /** A short string identifying the set up to hash collisions (confirmed with `equals`). */
-  get hashKey(): string {
-    return `${this.#hashLow.toString(36)}.${this.#hashHigh.toString(36)}`;
+  /** Low half of the set's hash (a bucket key; collisions are settled with `equals`). */
+  get hashLow(): number {
+    return this.#hashLow;
+  }
+
+  /** High half of the set's hash (a cheap first test before `equals`). */
+  get hashHigh(): number {
+    return this.#hashHigh;
   }
 
   has(index: number): boolean {

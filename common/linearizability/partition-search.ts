@@ -16,6 +16,46 @@ export type PartitionSearchResult =
   | { outcome: 'illegal'; longestPrefix: number[] }
   | { outcome: 'timeout' };
 
+interface MemoEntry {
+  readonly hashHigh: number;
+  readonly words: Uint32Array;
+}
+
+/**
+ * Configurations already explored: state hash → low half of the linearized set's hash → entries.
+ * Numbers as inner keys keep the hot path free of string building.
+ */
+class Memo {
+  readonly #byState = new Map<string, Map<number, MemoEntry[]>>();
+  #words = 0;
+
+  /** Records the configuration; false if it was already recorded. */
+  insert(stateHash: string, linearized: LinearizedSet): boolean {
+    let bySet = this.#byState.get(stateHash);
+    const bucket = bySet?.get(linearized.hashLow);
+    if (bucket !== undefined) {
+      for (const entry of bucket) {
+        if (entry.hashHigh === linearized.hashHigh && linearized.equals(entry.words)) return false;
+      }
+    }
+    if (this.#words + linearized.wordCount > memoWordsMax) {
+      this.#byState.clear();
+      this.#words = 0;
+      bySet = undefined;
+    }
+    if (bySet === undefined) {
+      bySet = new Map();
+      this.#byState.set(stateHash, bySet);
+    }
+    const entry = { hashHigh: linearized.hashHigh, words: linearized.snapshot() };
+    const current = bySet.get(linearized.hashLow);
+    if (current === undefined) bySet.set(linearized.hashLow, [entry]);
+    else current.push(entry);
+    this.#words += linearized.wordCount;
+    return true;
+  }
+}
+
 interface Frame<State> {
   readonly call: HistoryEvent;
   readonly stateBefore: State;
@@ -54,8 +94,7 @@ export function searchPartition<State, Input, Output>(
 
   const head = buildEventList(operations);
   const linearized = new LinearizedSet(operations.length);
-  const memo = new Map<string, Uint32Array[]>();
-  let memoWords = 0;
+  const memo = new Memo();
   const stack: Frame<State>[] = [];
   let longestPrefix: number[] = [];
   let state = model.init();
@@ -77,19 +116,7 @@ export function searchPartition<State, Input, Output>(
       if (result.ok && (isKnown || !withoutEffect)) {
         const resultHash = withoutEffect ? stateHash : model.hash(result.state);
         linearized.add(event.operation);
-        const key = `${linearized.hashKey}|${resultHash}`;
-        const seen = memo.get(key);
-        if (seen === undefined || !seen.some((words) => linearized.equals(words))) {
-          if (memoWords + linearized.wordCount > memoWordsMax) {
-            memo.clear();
-            memoWords = 0;
-          }
-          const snapshot = linearized.snapshot();
-          const bucket = memo.get(key);
-          if (bucket === undefined) memo.set(key, [snapshot]);
-          else bucket.push(snapshot);
-          memoWords += linearized.wordCount;
-
+        if (memo.insert(resultHash, linearized)) {
           stack.push({ call: event, stateBefore: state, stateHashBefore: stateHash, withoutEffect });
           state = result.state;
           stateHash = resultHash;
