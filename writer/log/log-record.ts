@@ -7,8 +7,9 @@
 //
 // Record types and their payloads (integers little-endian; u64 values are JS safe integers
 // written as two u32 halves):
-//   segment_header  magic u32 'RLOG', version u8, sequence u64, firstIndex u64, hard state
-//                   (the hard state in force when the segment was opened; see raft-storage.ts)
+//   segment_header  magic u32 'RLOG', version u8, flags u8 (bit 0: replaces the log), sequence u64,
+//                   firstIndex u64, hard state (the one in force when the segment was opened;
+//                   see raft-storage.ts)
 //   entry           index u64, term u64, kind u8, data bytes as-is (the rest of the payload)
 //   hard_state      term u64, commit u64, votedFor length u16 (0xffff = null), votedFor utf-8
 //
@@ -35,7 +36,8 @@ const entryKindCodes: Readonly<Record<EntryKind, number>> = { normal: 0, noop: 1
 
 const entryFixedBytes = 17;
 const hardStateFixedBytes = 18;
-const segmentHeaderFixedBytes = 4 + 1 + 8 + 8;
+const segmentHeaderFixedBytes = 4 + 1 + 1 + 8 + 8;
+const replacesLogFlag = 1;
 const votedForNull = 0xffff;
 /** Node ids are short (writer config: 1–32 chars); this bounds what a record may claim. */
 export const votedForBytesMax = 1024;
@@ -52,6 +54,8 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 export interface SegmentHeader {
   readonly sequence: number;
+  /** Set when a snapshot replaced the whole log: every earlier entry is void. */
+  readonly replacesLog: boolean;
   readonly firstIndex: number;
   readonly hardState: HardState;
 }
@@ -84,6 +88,7 @@ export class LogRecordWriter {
     this.#begin('segment_header', segmentHeaderFixedBytes + hardStateFixedBytes + (votedFor?.length ?? 0));
     this.#u32(segmentMagic);
     this.#u8(segmentFormatVersion);
+    this.#u8(header.replacesLog ? replacesLogFlag : 0);
     this.#u64(header.sequence);
     this.#u64(header.firstIndex);
     this.#hardState(header.hardState, votedFor);
@@ -220,12 +225,18 @@ export function readLogRecord(bytes: Buffer, offset: number): ReadLogRecordResul
       return { ok: true, record: { type, hardState }, nextOffset: end };
     }
     case 'segment_header': {
-      if (bytes.readUInt32LE(payload) !== segmentMagic || bytes[payload + 4] !== segmentFormatVersion) {
-        return { ok: false, problem: 'invalid_record', reason: 'segment header magic or version' };
+      const flags = bytes[payload + 5]!;
+      if (bytes.readUInt32LE(payload) !== segmentMagic || bytes[payload + 4] !== segmentFormatVersion || (flags & ~replacesLogFlag) !== 0) {
+        return { ok: false, problem: 'invalid_record', reason: 'segment header magic, version or flags' };
       }
       const hardState = readHardState(bytes, payload + segmentHeaderFixedBytes, end);
       if (hardState === undefined) return { ok: false, problem: 'invalid_record', reason: 'malformed hard state in segment header' };
-      const header: SegmentHeader = { sequence: readU64(bytes, payload + 5), firstIndex: readU64(bytes, payload + 13), hardState };
+      const header: SegmentHeader = {
+        sequence: readU64(bytes, payload + 6),
+        replacesLog: (flags & replacesLogFlag) !== 0,
+        firstIndex: readU64(bytes, payload + 14),
+        hardState,
+      };
       return { ok: true, record: { type, header }, nextOffset: end };
     }
     default: {

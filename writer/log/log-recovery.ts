@@ -3,6 +3,8 @@
 // is the one in force when it was opened), followed by entries with consecutive indexes and
 // hard-state records (the last one wins).
 //
+// A header that "replaces the log" (written when a snapshot replaced it) voids every earlier entry.
+//
 // A bad record in the LAST segment with nothing valid after it is a torn tail (a write that was
 // never acknowledged): the file is truncated there (or deleted, when even its header is torn) and
 // the cut is reported. Anything else — a bad record followed by a valid one, a bad record in an
@@ -76,7 +78,7 @@ export function recoverLog(directory: string, names: readonly SegmentName[], fsy
     if (header.sequence !== segmentName.sequence || header.firstIndex !== segmentName.firstIndex) {
       return corrupt(file, 0, `header says sequence ${header.sequence} first index ${header.firstIndex}, the file name disagrees`);
     }
-    voidFrom(entries, segments, header.firstIndex);
+    voidFrom(entries, segments, header.replacesLog ? 0 : header.firstIndex);
     hardState = header.hardState;
 
     // Records.
@@ -134,11 +136,12 @@ export function recoverLog(directory: string, names: readonly SegmentName[], fsy
 }
 
 /**
- * A segment starting at `firstIndex` voids every earlier entry at or above it. Entries ending
- * below `firstIndex - 1` leave a gap: they are dropped too (they can only be useful if a snapshot
- * covers the gap, which the caller checks against the first entry it is left with).
+ * A segment starting at `firstIndex` voids every earlier entry at or above it (0: every entry).
+ * Entries ending below `firstIndex - 1` leave a gap: they are dropped too (they can only be
+ * useful if a snapshot covers the gap, which the caller checks against the first entry it is
+ * left with).
  */
-export function voidFrom(entries: Entry[], segments: SegmentState[], firstIndex: number): void {
+function voidFrom(entries: Entry[], segments: SegmentState[], firstIndex: number): void {
   for (const segment of segments) segment.liveLastIndex = Math.min(segment.liveLastIndex, firstIndex - 1);
   const base = entries[0]?.index;
   if (base === undefined) return;

@@ -15,6 +15,8 @@
 //   replaced by a received snapshot) starts a NEW segment whose header says "first index i"; on
 //   recovery, a segment header voids every earlier entry at or above its first index. The header
 //   also repeats the hard state in force, so older segments can be deleted without losing it.
+//   A snapshot that replaces the log starts a segment flagged "replaces the log": every earlier
+//   entry is void (an old entry at the snapshot's index may have another term).
 //   Segments made entirely void are deleted once the new one is durable.
 // - A segment is rotated at the start of a persist() call once it holds `segmentBytesMax` bytes,
 //   so each call writes to one file: one fdatasync (plus one directory fsync when the call created
@@ -270,7 +272,7 @@ export class RaftStorage {
     });
     if (entriesVoidedAfterSnapshot > 0) {
       logger.warn({ directory, snapshotIndex, entries: entriesVoidedAfterSnapshot }, 'voided log entries that do not continue the snapshot');
-      storage.#openSegment(snapshotIndex + 1);
+      storage.#openSegment(snapshotIndex + 1, true);
       storage.#syncActive(true);
     }
     return {
@@ -314,6 +316,7 @@ export class RaftStorage {
     assert(!this.#closed, 'persist() after close()');
     this.#stats.persistCount++;
     let newSegmentFirstIndex: number | undefined;
+    const replacesLog = ready.snapshot !== undefined;
     if (ready.snapshot !== undefined) {
       // The core replaced its whole log by the snapshot (raft-node.ts, install_snapshot).
       this.#writeSnapshot(ready.snapshot);
@@ -333,7 +336,7 @@ export class RaftStorage {
       newSegmentFirstIndex = this.#lastIndex + 1;
     }
 
-    if (newSegmentFirstIndex !== undefined) this.#openSegment(newSegmentFirstIndex);
+    if (newSegmentFirstIndex !== undefined) this.#openSegment(newSegmentFirstIndex, replacesLog);
     const writer = this.#writer;
     writer.clear();
     let previousIndex = firstEntry === undefined ? 0 : firstEntry.index - 1;
@@ -357,8 +360,7 @@ export class RaftStorage {
     if (ready.hardState !== undefined) this.#hardState = ready.hardState;
 
     // Only now that the new segment is durable may the segments it voided go.
-    if (ready.snapshot !== undefined) this.#deleteSegments((segment) => segment.liveLastIndex <= ready.snapshot!.metadata.index);
-    else if (newSegmentFirstIndex !== undefined) this.#deleteSegments((segment) => segment.liveLastIndex < segment.firstIndex);
+    if (newSegmentFirstIndex !== undefined) this.#deleteSegments((segment) => segment.liveLastIndex < segment.firstIndex);
     if (ready.compactedTo !== undefined) this.compact(ready.compactedTo);
   }
 
@@ -390,18 +392,20 @@ export class RaftStorage {
 
   // ───────────────────────────── internals ─────────────────────────────
 
-  /** Starts a segment at `firstIndex` (voiding earlier entries at or above it); not yet synced. */
-  #openSegment(firstIndex: number): void {
+  /** Starts a segment at `firstIndex` (voiding earlier entries at or above it, or all); not yet synced. */
+  #openSegment(firstIndex: number, replacesLog: boolean): void {
     const sequence = this.#nextSequence++;
     const name = segmentFileName(sequence, firstIndex);
     if (this.#activeFd !== undefined) fs.closeSync(this.#activeFd);
     this.#activeFd = fs.openSync(path.join(this.#directory, name), 'wx');
-    for (const segment of this.#segments) segment.liveLastIndex = Math.min(segment.liveLastIndex, firstIndex - 1);
+    for (const segment of this.#segments) {
+      segment.liveLastIndex = Math.min(segment.liveLastIndex, replacesLog ? segment.firstIndex - 1 : firstIndex - 1);
+    }
     this.#segments.push({ name, sequence, firstIndex, lastIndex: firstIndex - 1, liveLastIndex: firstIndex - 1, bytes: 0 });
     this.#stats.segmentsCreated++;
     const writer = this.#writer;
     writer.clear();
-    writer.appendSegmentHeader({ sequence, firstIndex, hardState: this.#hardState });
+    writer.appendSegmentHeader({ sequence, replacesLog, firstIndex, hardState: this.#hardState });
     this.#appendToActive(writer.bytes());
   }
 
