@@ -96,8 +96,8 @@ describe('checker speed', () => {
     }
     const history = simulateHistory(kvImplementation, 16, steps, 2_000);
     expect(history.length).toBe(2_000);
-    const concurrentInvocations = history.filter((operation) => operation.output === undefined).length;
-    expect(concurrentInvocations).toBeGreaterThan(0);
+    const unknownOutcomes = history.filter((operation) => operation.output === undefined).length;
+    expect(unknownOutcomes).toBeGreaterThan(0);
 
     const started = performance.now();
     const result = checkLinearizability(kvRegisterModel, history, { timeoutMs: 20_000 });
