@@ -67,7 +67,7 @@ export interface ConsumedMessage {
 
 export type EnvelopeDecodeErrorCode = 'invalid_envelope' | 'invalid_event' | 'unsupported_envelope_version';
 
-/** A bad envelope: `field` names the culprit; shard/seq are set when they could be read. */
+/** A bad envelope: `field` names the culprit, `reason` completes it (`${field} ${reason}`); shard/seq are set when they could be read. */
 export interface EnvelopeDecodeError {
   readonly code: EnvelopeDecodeErrorCode;
   readonly field: string;
@@ -129,25 +129,24 @@ export function encodeEnvelopeMessage(input: EnvelopeInput): EnvelopeMessage {
 
 /** Parses and validates one consumed message. Never throws for bad input. */
 export function decodeEnvelope(message: ConsumedMessage): EnvelopeDecodeResult {
-  let shard: number | undefined;
-  let seq: number | undefined;
-  const fail = (code: EnvelopeDecodeErrorCode, field: string, reason: string): EnvelopeDecodeResult => ({ ok: false, error: { code, field, reason, shard, seq } });
-  if (message.value === null) return fail('invalid_envelope', 'value', 'is empty (tombstone)');
+  const early = (code: EnvelopeDecodeErrorCode, field: string, reason: string): EnvelopeDecodeResult => ({ ok: false, error: { code, field, reason, shard: undefined, seq: undefined } });
+  if (message.value === null) return early('invalid_envelope', 'value', 'is empty (tombstone)');
   let json: unknown;
   try {
     json = JSON.parse(typeof message.value === 'string' ? message.value : message.value.toString('utf8'));
   } catch (error) {
-    return fail('invalid_envelope', 'value', `is not JSON: ${(error as Error).message}`);
+    return early('invalid_envelope', 'value', `is not JSON: ${(error as Error).message}`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('invalid_envelope', 'value', 'must be a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return early('invalid_envelope', 'value', 'must be a JSON object');
   const root = json as Record<string, unknown>;
   const integer = (key: string, min: number, max: number): number | undefined => {
     const value = root[key];
     return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined;
   };
   // Shard and seq first, so every later error can name them.
-  shard = integer('shard', 0, shardMax);
-  seq = integer('seq', 1, Number.MAX_SAFE_INTEGER);
+  const shard = integer('shard', 0, shardMax);
+  const seq = integer('seq', 1, Number.MAX_SAFE_INTEGER);
+  const fail = (code: EnvelopeDecodeErrorCode, field: string, reason: string): EnvelopeDecodeResult => ({ ok: false, error: { code, field, reason, shard, seq } });
   if (shard === undefined) return fail('invalid_envelope', 'shard', `must be an integer in 0..${shardMax}`);
   if (seq === undefined) return fail('invalid_envelope', 'seq', 'must be a positive integer');
   if (root.v !== envelopeVersion) return fail('unsupported_envelope_version', 'v', `must be ${envelopeVersion}, got ${JSON.stringify(root.v)}`);
@@ -169,7 +168,7 @@ export function decodeEnvelope(message: ConsumedMessage): EnvelopeDecodeResult {
   try {
     event = decodeEvent({ type: root.type, data: root.data });
   } catch (error) {
-    if (error instanceof EventDecodeError) return fail('invalid_event', error.field, error.message);
+    if (error instanceof EventDecodeError) return fail('invalid_event', error.field, error.message.replace(`invalid event: ${error.field} `, ''));
     throw error;
   }
   const headerSeq = headerText(message.headers?.seq);
