@@ -8,16 +8,20 @@ import { RaftConfigError } from './raft-error.ts';
  * How the node starts:
  * - `bootstrap`: a brand-new cluster; every node is given the same initial voters.
  * - `restore`: restart from what the node persisted.
- * - `join`: an empty disk on a node that is NOT bootstrapping (new node, or a node whose disk was
- *   wiped). It holds no promises, so it must not vote: it neither campaigns nor grants votes until
- *   it appends a membership entry that promotes it (add as learner, catch up, promote), even if an
- *   older entry lists it as a voter. The shell must keep using `join` on restarts until
- *   `RaftNode.votingBlocked` turned false (reported by a Ready with `votingUnblocked`).
+ * - `join`: an empty disk on a node that is NOT bootstrapping (a new node, or one whose disk was
+ *   wiped). It holds no memory of votes it may have cast, so it neither campaigns nor grants votes
+ *   until it appends its own promotion (or installs a snapshot listing it as a voter) at an index
+ *   above the leader's commit index when it first heard from a leader — i.e. a promotion decided
+ *   after it joined. Operator procedure for a wiped node: start it with `join`, remove it, add it
+ *   as a learner, let it catch up, promote it. (Residual risk: a promotion of the old
+ *   incarnation that was still uncommitted when the node first heard from the leader.) The shell
+ *   keeps using `join` on restarts, with the `joinFloor` a Ready reported, until a Ready reported
+ *   `votingUnblocked`.
  */
 export type RaftStart =
   | { type: 'bootstrap'; data: { voters: readonly string[] } }
   | { type: 'restore'; data: PersistentState }
-  | { type: 'join'; data: { persisted?: PersistentState } };
+  | { type: 'join'; data: { persisted?: PersistentState; joinFloor?: number } };
 
 export interface RaftNodeConfig {
   readonly id: string;

@@ -12,7 +12,8 @@ export type ProposeError =
 export type MembershipProposeError =
   | ProposeError
   | MembershipChangeError
-  | { code: 'membership_change_in_progress' };
+  | { code: 'membership_change_in_progress' }
+  | { code: 'learner_not_caught_up'; nodeId: string };
 
 export type TransferLeadershipError = NotLeader | { code: 'unknown_voter'; nodeId: string };
 

@@ -5,8 +5,8 @@
 // - Inputs: tick(), step(message), propose(payloads), barrier(), proposeMembershipChange(change),
 //   transferLeadership(to), compact(snapshotIndex, snapshotData, floorIndex).
 // - Output: ready() returns a Ready (or undefined when there is nothing to do). The shell then:
-//     1. persists ready.snapshot, ready.entries (replacing persisted entries from
-//        entries[0].index on) and ready.hardState DURABLY (fsync);
+//     1. persists ready.snapshot (replacing the whole persisted log), ready.entries (replacing
+//        persisted entries from entries[0].index on) and ready.hardState DURABLY (fsync);
 //     2. only then sends ready.messages — vote grants and append acknowledgements promise
 //        persisted state (Figure 2: "updated on stable storage before responding to RPCs");
 //     3. restores the application from ready.snapshot, applies ready.committedEntries in order,
@@ -114,6 +114,12 @@ export class RaftNode {
   // Membership, effective on append: one point per membership entry, plus the base.
   #membershipPoints: MembershipPoint[];
   #votingBlocked: boolean;
+  /**
+   * For a `join` node: the leader's commit index when it first heard from a leader. Only a
+   * promotion at a higher index (made after the node joined) lets it vote.
+   */
+  #joinFloor: number | undefined;
+  #joinFloorToPersist: number | undefined;
   #votingUnblocked = false;
 
   // Volatile role state.
@@ -164,6 +170,7 @@ export class RaftNode {
     if (start.type === 'restore') persisted = start.data;
     else if (start.type === 'join') persisted = start.data.persisted;
     this.#votingBlocked = start.type === 'join';
+    if (start.type === 'join') this.#joinFloor = start.data.joinFloor;
 
     if (start.type === 'bootstrap') {
       // The initial membership is entry 1 of term 1 on every bootstrapped node: identical
@@ -328,6 +335,10 @@ export class RaftNode {
     }
     const applied = applyMembershipChange(this.#membership(), change);
     if (!applied.ok) return { ok: false, error: applied.error };
+    if (change.type === 'promote' && (this.#progress.get(change.data.nodeId)?.matchIndex ?? 0) < this.#commit) {
+      // A learner catches up before it counts towards quorums (thesis §4.2.1).
+      return { ok: false, error: { code: 'learner_not_caught_up', nodeId: change.data.nodeId } };
+    }
     const index = this.#log.lastIndex + 1;
     this.#appendLocal([
       { index, term: this.#term, kind: 'membership', data: encodeMembershipEntry({ change, membership: applied.membership }) },
@@ -399,7 +410,7 @@ export class RaftNode {
       hardState === undefined && softState === undefined && entries.length === 0 &&
       committedEntries.length === 0 && this.#messages.length === 0 && this.#pendingSnapshot === undefined &&
       barriersResolved.length === 0 && this.#barriersFailed.length === 0 && this.#compactedTo === undefined &&
-      !this.#votingUnblocked
+      !this.#votingUnblocked && this.#joinFloorToPersist === undefined
     ) {
       return undefined;
     }
@@ -414,11 +425,13 @@ export class RaftNode {
       softState,
       compactedTo: this.#compactedTo,
       votingUnblocked: this.#votingUnblocked,
+      joinFloor: this.#joinFloorToPersist,
     };
     this.#messages = [];
     this.#barriersFailed = [];
     this.#compactedTo = undefined;
     this.#votingUnblocked = false;
+    this.#joinFloorToPersist = undefined;
     if (softState !== undefined) this.#lastSoftState = softState;
     this.#readyOutstanding = true;
     return ready;
@@ -716,6 +729,7 @@ export class RaftNode {
   // ───────────────────────────── follower side of replication ─────────────────────────────
 
   #handleAppendEntries(message: AppendEntries): void {
+    if (this.#votingBlocked && this.#joinFloor === undefined) this.#setJoinFloor(message.commit);
     let prevLogIndex = message.prevLogIndex;
     let prevLogTerm = message.prevLogTerm;
     let entries = message.entries;
@@ -784,6 +798,7 @@ export class RaftNode {
       return;
     }
     this.#incomingSnapshot = undefined;
+    if (this.#votingBlocked && this.#joinFloor === undefined) this.#setJoinFloor(index);
     if (index > this.#commit) {
       if (this.#log.term(index) === term) {
         // We hold the snapshot's last entry: our log already matches the leader up to it.
@@ -799,7 +814,7 @@ export class RaftNode {
         this.#snapshot = snapshot;
         this.#pendingSnapshot = snapshot;
         this.#membershipPoints = [{ index, membership: message.metadata.membership }];
-        this.#checkVotingUnblocked(message.metadata.membership, null);
+        this.#checkVotingUnblocked(message.metadata.membership, null, index);
       }
     }
     this.#respondSnapshot(message.from, index, incoming.receivedBytes, true);
@@ -1000,17 +1015,27 @@ export class RaftNode {
   #recordMembershipEntry(entry: Entry, live: boolean): void {
     const decoded = decodeMembershipEntry(entry.data);
     this.#membershipPoints.push({ index: entry.index, membership: decoded.membership });
-    if (live) this.#checkVotingUnblocked(decoded.membership, decoded.change);
-    else if (this.#votingBlocked) this.#checkVotingUnblocked(decoded.membership, decoded.change);
+    if (live) this.#checkVotingUnblocked(decoded.membership, decoded.change, entry.index);
     if (this.#role === 'leader') this.#syncProgressWithMembership();
   }
 
-  #checkVotingUnblocked(membership: Membership, change: MembershipChange | null): void {
-    if (!this.#votingBlocked) return;
-    if (change !== null && change.type === 'promote' && change.data.nodeId === this.#id && isVoter(membership, this.#id)) {
+  /**
+   * A `join` node may vote once it appends its own promotion, or installs a snapshot listing it as
+   * a voter, at an index above its join floor: a promotion decided after it joined, so after the
+   * operator re-added it (a wiped node holds no memory of the votes it cast before).
+   */
+  #checkVotingUnblocked(membership: Membership, change: MembershipChange | null, index: number): void {
+    if (!this.#votingBlocked || this.#joinFloor === undefined || index <= this.#joinFloor) return;
+    if (!isVoter(membership, this.#id)) return;
+    if (change === null || (change.type === 'promote' && change.data.nodeId === this.#id)) {
       this.#votingBlocked = false;
       this.#votingUnblocked = true;
     }
+  }
+
+  #setJoinFloor(index: number): void {
+    this.#joinFloor = index;
+    this.#joinFloorToPersist = index;
   }
 
   #syncProgressWithMembership(): void {

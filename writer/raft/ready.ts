@@ -1,6 +1,7 @@
 // The output of the Raft core (etcd's Ready): everything the shell must do, in this order:
-//   1. persist `snapshot` (if any), then `entries` (replacing any persisted entry at an index
-//      >= entries[0].index), then `hardState` (if any) — durably (fsync);
+//   1. persist `snapshot` (if any; it replaces the whole persisted log), then `entries`
+//      (replacing any persisted entry at an index >= entries[0].index), then `hardState` (if
+//      any) — durably (fsync);
 //   2. only then send `messages` (votes and append acknowledgements promise persisted state);
 //   3. restore the application from `snapshot` (if any), apply `committedEntries` in order, then
 //      answer `barriersResolved` (their index is applied by then);
@@ -39,4 +40,6 @@ export interface Ready {
   readonly compactedTo: number | undefined;
   /** The node appended its own promotion: a `join` node may vote from now on. */
   readonly votingUnblocked: boolean;
+  /** A `join` node first heard from a leader: persist this and pass it back in `join` restarts. */
+  readonly joinFloor: number | undefined;
 }

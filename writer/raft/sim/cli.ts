@@ -16,7 +16,7 @@ function usage(message: string): never {
 
 function describe(result: SimulationResult): string {
   const lines = [`seed ${result.seed} (${result.nodeCount} nodes) trace ${result.traceHash}`];
-  for (const violation of result.violations) lines.push(`  ${violation.property} at t=${violation.time}: ${violation.detail.split('\n').slice(0, 6).join('\n    ')}`);
+  for (const violation of result.violations) lines.push(`  ${violation.property} at t=${violation.time}: ${violation.detail.split('\n').slice(0, 12).join('\n    ')}`);
   return lines.join('\n');
 }
 

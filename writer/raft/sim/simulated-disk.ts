@@ -63,11 +63,9 @@ export class SimulatedDisk {
   }
 
   #writeSnapshot(snapshot: Snapshot): void {
+    // A received snapshot replaces the whole log (the core reset its log to it).
     this.#snapshot = snapshot;
-    const index = snapshot.metadata.index;
-    const kept = this.#entries.filter((entry) => entry.index > index);
-    // Entries after the snapshot are kept only if they continue it.
-    this.#entries = kept.length > 0 && kept[0]!.index === index + 1 ? kept : [];
+    this.#entries = [];
   }
 
   #appendEntries(entries: readonly Entry[], count: number): void {

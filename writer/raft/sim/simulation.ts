@@ -87,6 +87,7 @@ interface SimulatedNode {
   inflight: Ready | undefined;
   /** The shell's persisted "joined with an empty disk, not yet promoted" marker. */
   joinPending: boolean;
+  joinFloor: number | undefined;
 }
 
 type PendingOperation =
@@ -158,7 +159,7 @@ export class Simulation {
     for (let index = 0; index < ids.length; index++) {
       const node: SimulatedNode = {
         id: ids[index]!, index, disk: new SimulatedDisk(), raft: undefined, incarnation: 0,
-        kv: new Map(), applied: 0, snapshotIndex: 0, inflight: undefined, joinPending: index >= voters.length,
+        kv: new Map(), applied: 0, snapshotIndex: 0, inflight: undefined, joinPending: index >= voters.length, joinFloor: undefined,
       };
       this.#nodes.push(node);
       const start: RaftStart = node.joinPending
@@ -191,7 +192,7 @@ export class Simulation {
         this.#handle(next.event);
       }
       if (this.#checker.violations.length === 0 && !this.#livenessDone) {
-        this.#checker.report('liveness', this.#now, `no new entry committed on every voter within ${this.#options.livenessTimeMax ?? livenessTimeMaxDefault} time units after healing`);
+        this.#checker.report('liveness', this.#now, `no new entry committed on every voter within ${this.#options.livenessTimeMax ?? livenessTimeMaxDefault} time units after healing\n${this.#describeNodes()}`);
       }
       if (this.#checker.violations.length === 0) this.#checkHistory();
     } catch (error) {
@@ -206,6 +207,16 @@ export class Simulation {
       violations: this.#checker.violations,
       stats: this.#stats,
     };
+  }
+
+  #describeNodes(): string {
+    return this.#nodes.map((node) => {
+      if (node.raft === undefined) return `${node.id}: down`;
+      const status = node.raft.status();
+      return `${node.id}: ${status.role} term ${status.term} leader ${status.leaderId} commit ${status.commitIndex} ` +
+        `applied ${status.appliedIndex} log [${status.firstIndex}, ${status.lastIndex}] voters ${status.membership.voters.join(',')} ` +
+        `learners ${status.membership.learners.join(',')}${status.votingBlocked ? ' voting blocked' : ''}`;
+    }).join('\n');
   }
 
   // ───────────────────────────── events ─────────────────────────────
@@ -320,6 +331,7 @@ export class Simulation {
     const durableBefore = node.disk.durableCommit;
     node.disk.sync();
     if (ready.votingUnblocked) node.joinPending = false;
+    if (ready.joinFloor !== undefined) node.joinFloor = ready.joinFloor;
     this.#checker.observeDurableCommit(node.id, durableBefore, node.disk.durableCommit, this.#now);
     if (!this.#healed && ready.softState?.role === 'leader' && this.#prng.chance(this.#isolateNewLeaderProbability)) {
       this.#isolate(node);
@@ -509,7 +521,7 @@ export class Simulation {
   #restart(node: SimulatedNode): void {
     const persisted = node.disk.load();
     let start: RaftStart;
-    if (node.joinPending) start = { type: 'join', data: { persisted } };
+    if (node.joinPending) start = { type: 'join', data: { persisted, joinFloor: node.joinFloor } };
     else if (!node.disk.hasState) start = { type: 'bootstrap', data: { voters: this.#bootstrapVoters } };
     else start = { type: 'restore', data: persisted };
     node.raft = this.#createRaft(node, start);

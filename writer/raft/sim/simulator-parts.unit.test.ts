@@ -13,7 +13,7 @@ function entries(from: number, to: number, term: number): Entry[] {
 function ready(overrides: Partial<Ready>): Ready {
   return {
     hardState: undefined, entries: [], snapshot: undefined, messages: [], committedEntries: [], barriersResolved: [],
-    barriersFailed: [], softState: undefined, compactedTo: undefined, votingUnblocked: false, ...overrides,
+    barriersFailed: [], softState: undefined, compactedTo: undefined, votingUnblocked: false, joinFloor: undefined, ...overrides,
   };
 }
 
