@@ -211,12 +211,9 @@ export function readLogRecord(bytes: Buffer, offset: number): ReadLogRecordResul
     case 'entry': {
       const kind = entryKinds[bytes[payload + 16]!];
       if (kind === undefined) return { ok: false, problem: 'invalid_record', reason: `entry kind ${bytes[payload + 16]}` };
-      const entry: Entry = {
-        index: readU64(bytes, payload),
-        term: readU64(bytes, payload + 8),
-        kind,
-        data: Uint8Array.prototype.slice.call(bytes, payload + entryFixedBytes, end),
-      };
+      const data = new Uint8Array(end - payload - entryFixedBytes);
+      data.set(bytes.subarray(payload + entryFixedBytes, end));
+      const entry: Entry = { index: readU64(bytes, payload), term: readU64(bytes, payload + 8), kind, data };
       return { ok: true, record: { type, entry }, nextOffset: end };
     }
     case 'hard_state': {

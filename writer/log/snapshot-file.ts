@@ -87,7 +87,8 @@ export function readSnapshotFile(filePath: string, expected: SnapshotFileName): 
     return { ok: false, reason: `metadata says index ${metadata.index} term ${metadata.term}, the file name disagrees` };
   }
   const dataStart = headerBytes + metadataLength;
-  return { ok: true, snapshot: { metadata, data: bytes.subarray(dataStart, dataStart + dataLength) } };
+  const data = new Uint8Array(bytes.buffer, bytes.byteOffset + dataStart, dataLength);
+  return { ok: true, snapshot: { metadata, data } };
 }
 
 function parseMetadata(bytes: Uint8Array): SnapshotMetadata | undefined {
