@@ -90,6 +90,44 @@ describe('membership changes (thesis §4.1, §4.2)', () => {
     expect(node.status().role).toBe('follower');
   });
 
+  it('refuses to promote a learner that has not caught up (thesis §4.2.1)', () => {
+    const cluster = new MemoryCluster(ids);
+    const leader = cluster.electLeader();
+    cluster.deliverAll();
+    cluster.add(joiner('d'));
+    cluster.linkUp = (from, to) => from !== 'd' && to !== 'd';
+    expect(leader.proposeMembershipChange({ type: 'add_learner', data: { nodeId: 'd' } }).ok).toBe(true);
+    cluster.deliverAll();
+    expect(leader.proposeMembershipChange({ type: 'promote', data: { nodeId: 'd' } })).toEqual({
+      ok: false, error: { code: 'learner_not_caught_up', nodeId: 'd' },
+    });
+  });
+
+  it('a joined node promoted before a snapshot it installs may vote; its join floor is reported for persisting', () => {
+    const cluster = new MemoryCluster(ids);
+    const leader = cluster.electLeader();
+    cluster.deliverAll();
+    cluster.add(joiner('d'));
+    expect(leader.proposeMembershipChange({ type: 'add_learner', data: { nodeId: 'd' } }).ok).toBe(true);
+    cluster.deliverAll();
+    cluster.tickAll(defaultTestConfig.heartbeatTicks);
+    const floors = cluster.readies.get('d')!.map((r) => r.joinFloor).filter((f) => f !== undefined);
+    expect(floors.length).toBe(1);
+    // d goes away; the leader promotes it (it had caught up), commits more and compacts.
+    expect(leader.proposeMembershipChange({ type: 'promote', data: { nodeId: 'd' } }).ok).toBe(true);
+    cluster.linkUp = (from, to) => from !== 'd' && to !== 'd';
+    cluster.deliverAll();
+    leader.propose([bytes('more')]);
+    cluster.deliverAll();
+    const applied = leader.status().appliedIndex;
+    leader.compact(applied, bytes('state'), applied);
+    expect(cluster.node('d').votingBlocked).toBe(true);
+    cluster.linkUp = () => true;
+    cluster.tickAll(defaultTestConfig.heartbeatTicks * 2);
+    expect(cluster.readies.get('d')!.some((r) => r.snapshot !== undefined)).toBe(true);
+    expect(cluster.node('d').votingBlocked).toBe(false);
+  });
+
   it('rejects invalid changes with typed errors', () => {
     const cluster = new MemoryCluster(ids);
     const leader = cluster.electLeader();

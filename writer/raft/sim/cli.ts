@@ -59,14 +59,19 @@ if (values.seed !== undefined) {
   if (!Number.isSafeInteger(seedCount) || seedCount < 1) usage('--seeds must be a positive integer');
   if (!Number.isSafeInteger(firstSeed) || firstSeed < 0) usage('--first must be a non-negative integer');
   const startedMs = performance.now();
-  let operations = 0;
+  const totals = { operations: 0, elections: 0, crashes: 0, membershipChanges: 0, snapshotChunks: 0, committed: 0 };
   const summary = runSeeds({
     firstSeed,
     seedCount,
     nodeCount,
     bugs,
     onResult(result, completed) {
-      operations += result.stats.operations;
+      totals.operations += result.stats.operations;
+      totals.elections += result.stats.elections;
+      totals.crashes += result.stats.crashes;
+      totals.membershipChanges += result.stats.membershipChanges;
+      totals.snapshotChunks += result.stats.snapshotsSent;
+      totals.committed += result.stats.committedIndex;
       if (result.violations.length > 0) process.stdout.write(`VIOLATION ${describe(result)}\n`);
       if (completed % progressEverySeeds === 0 || completed === seedCount) {
         const seconds = (performance.now() - startedMs) / 1000;
@@ -77,7 +82,10 @@ if (values.seed !== undefined) {
   const seconds = (performance.now() - startedMs) / 1000;
   process.stdout.write(
     `${summary.seedsRun} seeds (first ${firstSeed}${bugs === undefined ? '' : `, bug ${values.bug}`}): ` +
-    `${summary.failures.length} with violations, ${operations} client operations checked, ${seconds.toFixed(1)} s\n`,
+    `${summary.failures.length} with violations, ${seconds.toFixed(1)} s\n` +
+    `  totals: ${totals.committed} entries committed, ${totals.operations} client operations checked for linearizability, ` +
+    `${totals.elections} elections, ${totals.crashes} crashes, ${totals.membershipChanges} membership changes, ` +
+    `${totals.snapshotChunks} snapshot chunks sent\n`,
   );
   process.exit(summary.failures.length > 0 ? 1 : 0);
 }
