@@ -170,11 +170,12 @@ export class OutboundLink {
     this.#lastProblem = undefined;
   }
 
-  /** Logs the problem and destroys the socket; 'close' then schedules the redial. */
+  /** Logs the problem, destroys the socket and schedules the redial at once (not on 'close'). */
   #fail(socket: net.Socket, problem: string, level: 'warn' | 'info'): void {
     this.#lastProblem = problem;
     this.#log[level]({ problem }, 'closing connection to peer');
     socket.destroy();
+    this.#onClose(socket);
   }
 
   #onClose(socket: net.Socket): void {
@@ -247,10 +248,17 @@ export class OutboundLink {
       return;
     }
     this.#awaitingDrain = true;
+    const stallTimeoutMs = this.#options.limits.writeStallTimeoutMs;
+    const stallTimer = setTimeout(() => {
+      if (socket !== this.#socket) return;
+      this.#fail(socket, `write_stalled: the peer read nothing for ${stallTimeoutMs} ms`, 'warn');
+    }, stallTimeoutMs);
     socket.once('drain', () => {
+      clearTimeout(stallTimer);
       if (socket !== this.#socket) return;
       this.#awaitingDrain = false;
       this.#scheduleFlush();
     });
+    socket.once('close', () => clearTimeout(stallTimer));
   }
 }

@@ -111,4 +111,23 @@ describe('TcpProxy', () => {
     expect(b.received.map((message) => (message as Heartbeat).commit)).not.toContain(2);
     expect(a.transport.stats().peers.b?.reconnects).toBeGreaterThanOrEqual(1);
   });
+
+  it('lets the transport give up on a peer that stopped reading (write stall) and drop what was queued', async () => {
+    const b = await node('b');
+    const link = await proxyTo(b.address);
+    const a = await node('a', { peers: { b: link.address }, limits: { writeStallTimeoutMs: 300 } });
+    await waitFor('a connected through the proxy', () => a.transport.stats().peers.b?.connected === true);
+    link.proxy.block('client_to_target');
+    const chunk = new Uint8Array(1024 * 1024);
+    // 48 MiB: more than the loopback socket buffers on both sides of the proxy can hold.
+    a.transport.send(Array.from({ length: 48 }, (_, index) => ({
+      type: 'install_snapshot' as const, from: 'a', to: 'b', term: 1, metadata: { index: 1, term: 1, membership: { voters: ['a', 'b'], learners: [] } },
+      offset: index * chunk.length, chunk, done: false,
+    })));
+    await waitFor('a gave up on the stalled connection', () => a.captured.lines.some((line) => line.problem === 'write_stalled: the peer read nothing for 300 ms'), 5_000);
+    const stats = a.transport.stats().peers.b;
+    expect(stats?.connected).toBe(false);
+    expect(stats?.queuedMessages).toBe(0);
+    expect(stats?.droppedDisconnected).toBeGreaterThan(0);
+  });
 });

@@ -18,6 +18,11 @@ export interface TransportLimits {
   readonly connectTimeoutMs: number;
   /** An accepted connection must present its handshake within this. */
   readonly handshakeTimeoutMs: number;
+  /**
+   * A write waiting this long for the socket to drain means the peer stopped reading (hung
+   * process, dead host behind a partition): the connection is closed and redialed.
+   */
+  readonly writeStallTimeoutMs: number;
   /** Idle time before TCP keepalive probes start. */
   readonly keepAliveInitialDelayMs: number;
   /** Accepted connections at once (peers, plus stale ones not yet noticed dead). */
@@ -33,6 +38,7 @@ export const defaultTransportLimits: TransportLimits = {
   reconnectDelayMsMax: 2_000,
   connectTimeoutMs: 2_000,
   handshakeTimeoutMs: 2_000,
+  writeStallTimeoutMs: 30_000,
   keepAliveInitialDelayMs: 5_000,
   inboundConnectionsMax: 64,
 };
