@@ -1,0 +1,172 @@
+/**
+ * The Kafka side of a projection (DESIGN.md §6): one consumer group per projection, read_committed,
+ * no auto-commit and no auto-resolve. Postgres is the truth for positions: when partitions are
+ * assigned, each is sought to its checkpoint's Kafka offset + 1; whatever Kafka delivers anyway
+ * (a fetch that raced the seek, a redelivery) is filtered by seq against the checkpoint inside the
+ * batch transaction, so correctness never depends on Kafka's committed offsets.
+ *
+ * Each fetched batch is applied in chunks of at most `eventsPerBatch` messages, each chunk one
+ * Postgres transaction (batch-apply.ts). A gap, a bad or an inconsistent event stops ITS partition
+ * (paused, logged with shard, seq and reason, shown by health and metrics); others keep going.
+ * A stopped partition stays stopped until the process restarts (after the cause is fixed).
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from '../common/logger.ts';
+import { applyBatch, eventsPerBatchMax, type ApplyOutcome, type ApplyTarget } from './batch-apply.ts';
+import { describeStop, type PartitionStop } from './partition-stop.ts';
+import type { ProjectorMetrics } from './metrics.ts';
+
+export interface ProjectionConsumerOptions {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly db: Kysely<unknown>;
+  readonly log: Logger;
+  readonly metrics: ProjectorMetrics;
+  readonly target: ApplyTarget;
+  /** Messages per Postgres transaction, 1..eventsPerBatchMax. */
+  readonly eventsPerBatch?: number;
+  /** Partitions applied concurrently (each in its own transaction). */
+  readonly partitionsConcurrentlyMax?: number;
+  /** Wall clock for lag metrics (ms since the epoch). */
+  readonly now?: () => number;
+  /** Called after every committed batch transaction (tests, the rebuild's progress). */
+  readonly onBatch?: (shard: number, outcome: ApplyOutcome) => void;
+}
+
+export interface PartitionStatus {
+  readonly shard: number;
+  readonly checkpointSeq: number | undefined;
+  readonly stop: PartitionStop | undefined;
+}
+
+export const fetchBytesPerPartitionMax = 4 * 1024 * 1024;
+export const fetchBytesMax = 16 * 1024 * 1024;
+export const fetchWaitMsMax = 100;
+export const sessionTimeoutMs = 10_000;
+
+export class ProjectionConsumer {
+  readonly #options: ProjectionConsumerOptions;
+  readonly #consumer: Consumer;
+  readonly #eventsPerBatch: number;
+  readonly #stops = new Map<number, PartitionStop>();
+  readonly #checkpoints = new Map<number, number>();
+  #running = false;
+
+  constructor(options: ProjectionConsumerOptions) {
+    this.#options = options;
+    this.#eventsPerBatch = Math.min(options.eventsPerBatch ?? eventsPerBatchMax, eventsPerBatchMax);
+    this.#consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 30_000,
+      maxWaitTimeInMs: fetchWaitMsMax,
+      maxBytesPerPartition: fetchBytesPerPartitionMax,
+      maxBytes: fetchBytesMax,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+  }
+
+  async start(): Promise<void> {
+    const { topic, log } = this.#options;
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
+      const partitions = event.payload.memberAssignment[topic] ?? [];
+      void this.#seekToCheckpoints(partitions).catch((error: unknown) => log.error({ err: error, partitions }, 'seeking to the checkpoints failed; duplicates will be skipped by seq'));
+    });
+    this.#consumer.on(this.#consumer.events.CRASH, (event) => {
+      log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+    });
+    await this.#consumer.connect();
+    // fromBeginning only matters for a group without committed offsets (we never commit): a
+    // partition without a checkpoint is read from its first message; the seek does the rest.
+    await this.#consumer.subscribe({ topics: [topic], fromBeginning: true });
+    this.#running = true;
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#options.partitionsConcurrentlyMax ?? 1,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    await this.#consumer.disconnect();
+  }
+
+  stoppedPartitions(): PartitionStop[] {
+    return [...this.#stops.values()].sort((a, b) => a.shard - b.shard);
+  }
+
+  partitions(): PartitionStatus[] {
+    const shards = new Set([...this.#checkpoints.keys(), ...this.#stops.keys()]);
+    return [...shards].sort((a, b) => a - b).map((shard) => ({ shard, checkpointSeq: this.#checkpoints.get(shard), stop: this.#stops.get(shard) }));
+  }
+
+  async #seekToCheckpoints(partitions: readonly number[]): Promise<void> {
+    const { db, target, topic, log } = this.#options;
+    if (partitions.length === 0) return;
+    const rows = target.kind === 'live'
+      ? await sql<{ shard: number; seq: string; kafka_offset: string }>`SELECT shard, seq, kafka_offset FROM ledger.checkpoints WHERE shard = ANY(${partitions}::integer[])`.execute(db)
+      : await sql<{ shard: number; seq: string; kafka_offset: string }>`SELECT shard, seq, kafka_offset FROM ledger.projection_checkpoints
+          WHERE projection = ${target.versionSchema} AND shard = ANY(${partitions}::integer[])`.execute(db);
+    for (const row of rows.rows) {
+      this.#setCheckpoint(row.shard, Number(row.seq));
+      if (BigInt(row.kafka_offset) < 0n) continue;
+      const offset = (BigInt(row.kafka_offset) + 1n).toString();
+      this.#consumer.seek({ topic, partition: row.shard, offset });
+      log.info({ shard: row.shard, seq: Number(row.seq), offset }, 'partition assigned: seeking to the checkpoint');
+    }
+  }
+
+  #setCheckpoint(shard: number, seq: number): void {
+    this.#checkpoints.set(shard, seq);
+    this.#options.metrics.checkpointSeq.set({ shard: String(shard) }, seq);
+  }
+
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
+    const { db, target, log, metrics } = this.#options;
+    const shard = batch.partition;
+    const labels = { shard: String(shard) };
+    if (this.#stops.has(shard)) {
+      pause();
+      return;
+    }
+    const now = this.#options.now ?? Date.now;
+    for (let start = 0; start < batch.messages.length; start += this.#eventsPerBatch) {
+      if (!isRunning() || isStale()) return;
+      const messages = batch.messages.slice(start, start + this.#eventsPerBatch);
+      const started = performance.now();
+      const outcome = await applyBatch(db, { shard, messages, target });
+      const seconds = (performance.now() - started) / 1_000;
+      if (outcome.applied > 0) {
+        metrics.batchEvents.observe(labels, outcome.applied);
+        metrics.batchDurationSeconds.observe(labels, seconds);
+        metrics.eventsApplied.inc(labels, outcome.applied);
+      }
+      if (outcome.duplicates > 0) metrics.duplicatesSkipped.inc(labels, outcome.duplicates);
+      this.#setCheckpoint(shard, outcome.checkpointAfter);
+      if (outcome.lastOccurredAt !== undefined) metrics.lagMs.set(labels, Math.max(0, now() - Date.parse(outcome.lastOccurredAt)));
+      if (outcome.resolvedOffset !== undefined) {
+        resolveOffset(outcome.resolvedOffset);
+        const lag = BigInt(batch.highWatermark) - 1n - BigInt(outcome.resolvedOffset);
+        metrics.lagEvents.set(labels, Number(lag < 0n ? 0n : lag));
+      }
+      this.#options.onBatch?.(shard, outcome);
+      if (outcome.stop !== undefined) {
+        this.#stops.set(shard, outcome.stop);
+        metrics.partitionStopped.set({ shard: String(shard), code: outcome.stop.code }, 1);
+        log.error({ shard, seq: outcome.stop.seq, offset: outcome.stop.offset, code: outcome.stop.code, reason: outcome.stop.reason }, describeStop(outcome.stop));
+        pause();
+        return;
+      }
+      await heartbeat();
+    }
+  }
+}
