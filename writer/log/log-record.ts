@@ -12,6 +12,10 @@
 //                   see raft-storage.ts)
 //   entry           index u64, term u64, kind u8, data bytes as-is (the rest of the payload)
 //   hard_state      term u64, commit u64, votedFor length u16 (0xffff = null), votedFor utf-8
+//   batch_end       batchBytes u32: bytes the persist() call wrote before this record (its entries
+//                   and hard state). Ends every fsynced batch, so recovery can tell acknowledged
+//                   batches from the unfinished last write (whose blocks may reach the disk in
+//                   any order; see log-recovery.ts)
 //
 // `LogRecordWriter` encodes records into one reusable buffer (one write per persist call);
 // `readLogRecord` decodes one record at an offset of a segment's bytes.
@@ -21,7 +25,7 @@ import { crc32 } from 'node:zlib';
 import type { Entry, EntryKind } from '../raft/entry.ts';
 import type { HardState } from '../raft/persistent-state.ts';
 
-export type LogRecordType = 'segment_header' | 'entry' | 'hard_state';
+export type LogRecordType = 'segment_header' | 'entry' | 'hard_state' | 'batch_end';
 
 export const recordHeaderBytes = 9;
 /** Upper bound on one record's payload: an entry larger than this is refused when written. */
@@ -29,8 +33,8 @@ export const recordPayloadBytesMax = 64 * 1024 * 1024;
 export const segmentMagic = 0x474f4c52; // 'RLOG' read as u32 LE
 export const segmentFormatVersion = 1;
 
-const typeCodes: Readonly<Record<LogRecordType, number>> = { segment_header: 1, entry: 2, hard_state: 3 };
-const typesByCode: readonly (LogRecordType | undefined)[] = [undefined, 'segment_header', 'entry', 'hard_state'];
+const typeCodes: Readonly<Record<LogRecordType, number>> = { segment_header: 1, entry: 2, hard_state: 3, batch_end: 4 };
+const typesByCode: readonly (LogRecordType | undefined)[] = [undefined, 'segment_header', 'entry', 'hard_state', 'batch_end'];
 const entryKinds: readonly EntryKind[] = ['normal', 'noop', 'membership'];
 const entryKindCodes: Readonly<Record<EntryKind, number>> = { normal: 0, noop: 1, membership: 2 };
 
@@ -47,6 +51,7 @@ const minimumPayloadBytes: Readonly<Record<LogRecordType, number>> = {
   segment_header: segmentHeaderFixedBytes + hardStateFixedBytes,
   entry: entryFixedBytes,
   hard_state: hardStateFixedBytes,
+  batch_end: 4,
 };
 
 const textEncoder = new TextEncoder();
@@ -110,6 +115,15 @@ export class LogRecordWriter {
     const votedFor = encodeVotedFor(hardState.votedFor);
     this.#begin('hard_state', hardStateFixedBytes + (votedFor?.length ?? 0));
     this.#hardState(hardState, votedFor);
+    this.#end();
+  }
+
+  /** Ends the batch of records appended since clear(). */
+  appendBatchEnd(): void {
+    const batchBytes = this.#length;
+    assert(batchBytes < twoToThe32, 'a batch must stay below 4 GiB');
+    this.#begin('batch_end', 4);
+    this.#u32(batchBytes);
     this.#end();
   }
 
@@ -180,7 +194,8 @@ function encodeVotedFor(votedFor: string | null): Uint8Array | null {
 export type DecodedLogRecord =
   | { readonly type: 'segment_header'; readonly header: SegmentHeader }
   | { readonly type: 'entry'; readonly entry: Entry }
-  | { readonly type: 'hard_state'; readonly hardState: HardState };
+  | { readonly type: 'hard_state'; readonly hardState: HardState }
+  | { readonly type: 'batch_end'; readonly batchBytes: number };
 
 export type ReadLogRecordResult =
   | { readonly ok: true; readonly record: DecodedLogRecord; readonly nextOffset: number }
@@ -221,6 +236,9 @@ export function readLogRecord(bytes: Buffer, offset: number): ReadLogRecordResul
       if (hardState === undefined) return { ok: false, problem: 'invalid_record', reason: 'malformed hard state' };
       return { ok: true, record: { type, hardState }, nextOffset: end };
     }
+    case 'batch_end':
+      if (payloadBytes !== 4) return { ok: false, problem: 'invalid_record', reason: 'malformed batch end' };
+      return { ok: true, record: { type, batchBytes: bytes.readUInt32LE(payload) }, nextOffset: end };
     case 'segment_header': {
       const flags = bytes[payload + 5]!;
       if (bytes.readUInt32LE(payload) !== segmentMagic || bytes[payload + 4] !== segmentFormatVersion || (flags & ~replacesLogFlag) !== 0) {

@@ -5,10 +5,16 @@
 //
 // A header that "replaces the log" (written when a snapshot replaced it) voids every earlier entry.
 //
-// A bad record in the LAST segment with nothing valid after it is a torn tail (a write that was
-// never acknowledged): the file is truncated there (or deleted, when even its header is torn) and
-// the cut is reported. Anything else — a bad record followed by a valid one, a bad record in an
-// older segment, an index out of sequence — refuses with an error naming the file and offset.
+// A bad record at offset X in the LAST segment is a torn tail — part of the last write, never
+// acknowledged because its fsync did not return — unless the bytes after X prove that the write
+// holding X was fsynced. persist() is synchronous: a batch is written only after the previous
+// batch's fsync returned. So X's batch was acknowledged if, after X, there is a valid batch-end
+// record followed by any valid record (the next batch), or a valid batch-end record whose batch
+// started after X. Otherwise the valid records after X are stray blocks of the same unfinished
+// write (disks persist the blocks of one write in any order): the file is truncated at X (or
+// deleted, when even its header is torn) and the cut is reported. A bad record proved
+// acknowledged, a bad record in an older segment, an index out of sequence: refuse to start,
+// naming the file and offset.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,7 +72,7 @@ export function recoverLog(directory: string, names: readonly SegmentName[], fsy
     // Header.
     const first = readLogRecord(bytes, 0);
     if (!first.ok) {
-      if (!isLast || findValidRecord(bytes, 1) !== undefined) {
+      if (!isLast || findProofOfAcknowledgement(bytes, 0) !== undefined) {
         return corrupt(file, 0, `unreadable segment header (${first.reason})`);
       }
       fs.unlinkSync(file);
@@ -87,9 +93,9 @@ export function recoverLog(directory: string, names: readonly SegmentName[], fsy
     while (offset < bytes.length) {
       const result = readLogRecord(bytes, offset);
       if (!result.ok) {
-        const validAt = isLast ? findValidRecord(bytes, offset + 1) : undefined;
-        if (!isLast || validAt !== undefined) {
-          const after = validAt === undefined ? 'in a segment that is not the last' : `a valid record follows at offset ${validAt}`;
+        const proof = isLast ? findProofOfAcknowledgement(bytes, offset) : undefined;
+        if (!isLast || proof !== undefined) {
+          const after = proof === undefined ? 'in a segment that is not the last' : `${proof}, so it was acknowledged`;
           return corrupt(file, offset, `${result.problem}: ${result.reason}; ${after}, so this is not a torn tail`);
         }
         truncateFile(file, offset, fsync);
@@ -113,6 +119,8 @@ export function recoverLog(directory: string, names: readonly SegmentName[], fsy
         }
         case 'hard_state':
           hardState = record.hardState;
+          break;
+        case 'batch_end':
           break;
         case 'segment_header':
           return corrupt(file, offset, 'a second segment header');
@@ -150,10 +158,28 @@ function voidFrom(entries: Entry[], segments: SegmentState[], firstIndex: number
   else entries.length = Math.max(0, firstIndex - base);
 }
 
-/** The offset of the first decodable record at or after `from`, if any. */
-function findValidRecord(bytes: Buffer, from: number): number | undefined {
-  for (let offset = from; offset + recordHeaderBytes <= bytes.length; offset++) {
-    if (readLogRecord(bytes, offset).ok) return offset;
+/**
+ * Why the batch holding the bad record at `badOffset` must have been fsynced (see the top of this
+ * file), or undefined when nothing after it proves so.
+ */
+function findProofOfAcknowledgement(bytes: Buffer, badOffset: number): string | undefined {
+  let batchEndAt: number | undefined;
+  let offset = badOffset + 1;
+  while (offset + recordHeaderBytes <= bytes.length) {
+    const result = readLogRecord(bytes, offset);
+    if (!result.ok) {
+      offset++;
+      continue;
+    }
+    if (batchEndAt !== undefined) {
+      return `a valid record at offset ${offset} follows the batch that ended at offset ${batchEndAt}`;
+    }
+    if (result.record.type === 'batch_end') {
+      const batchStart = offset - result.record.batchBytes;
+      if (batchStart > badOffset) return `a whole batch follows it (offsets ${batchStart} to ${result.nextOffset})`;
+      batchEndAt = offset;
+    }
+    offset = result.nextOffset;
   }
   return undefined;
 }

@@ -18,6 +18,9 @@
 //   A snapshot that replaces the log starts a segment flagged "replaces the log": every earlier
 //   entry is void (an old entry at the snapshot's index may have another term).
 //   Segments made entirely void are deleted once the new one is durable.
+// - Every persist() call ends its records with a batch-end record (giving the batch's length), so
+//   recovery can tell the torn tail of the unacknowledged last write — even when some of its later
+//   blocks reached the disk — from corruption of acknowledged data (log-recovery.ts).
 // - A segment is rotated at the start of a persist() call once it holds `segmentBytesMax` bytes,
 //   so each call writes to one file: one fdatasync (plus one directory fsync when the call created
 //   the file, and the snapshot's own fsyncs when it carries a snapshot).
@@ -347,6 +350,7 @@ export class RaftStorage {
     }
     if (ready.hardState !== undefined) writer.appendHardState(ready.hardState);
     if (writer.length > 0) {
+      writer.appendBatchEnd();
       this.#appendToActive(writer.bytes());
       if (firstEntry !== undefined) {
         const segment = this.#segments[this.#segments.length - 1]!;

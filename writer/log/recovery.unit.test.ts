@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { recordHeaderBytes } from './log-record.ts';
 import { RaftStorage } from './raft-storage.ts';
 import {
   copyDirectory,
@@ -20,16 +21,21 @@ import {
 
 afterEach(removeTemporaryDirectories);
 
-/** A directory whose last segment ends with entry 5's record; returns where that record starts. */
-function logOfFiveEntries(): { directory: string; lastRecordStart: number; lastRecordEnd: number } {
+/**
+ * A directory whose last segment ends with the batch [entry 5, batch end]; returns where entry 5's
+ * record starts, where the batch-end record starts, and where the file ends.
+ */
+function logOfFiveEntries(): { directory: string; entryStart: number; batchEndStart: number; end: number } {
   const directory = temporaryDirectory();
   const { storage } = openStorage(directory);
   storage.persist(ready({ entries: entries(1, 2, 1), hardState: hardState(1, 1, 'node-1') }));
   storage.persist(ready({ entries: entries(3, 4, 1) }));
-  const lastRecordStart = fs.statSync(lastSegmentPath(directory)).size;
-  storage.persist(ready({ entries: [entry(5, 1, 'the last entry, with some bytes')] }));
+  const entryStart = fs.statSync(lastSegmentPath(directory)).size;
+  const last = entry(5, 1, 'the last entry, with some bytes');
+  storage.persist(ready({ entries: [last] }));
   storage.close();
-  return { directory, lastRecordStart, lastRecordEnd: fs.statSync(lastSegmentPath(directory)).size };
+  const batchEndStart = entryStart + recordHeaderBytes + 17 + last.data.length;
+  return { directory, entryStart, batchEndStart, end: fs.statSync(lastSegmentPath(directory)).size };
 }
 
 function flipByte(file: string, offset: number): void {
@@ -39,19 +45,23 @@ function flipByte(file: string, offset: number): void {
 }
 
 describe('torn tails', () => {
-  it('a cut at every byte offset of the last record recovers exactly the preceding records', () => {
-    const { directory, lastRecordStart, lastRecordEnd } = logOfFiveEntries();
-    const expected = describeEntries(entries(1, 4, 1));
+  it('a cut at every byte offset of the last batch recovers exactly the whole records before the cut', () => {
+    const { directory, entryStart, batchEndStart, end } = logOfFiveEntries();
+    expect(end - batchEndStart).toBe(recordHeaderBytes + 4);
     let tornCount = 0;
-    for (let cut = lastRecordStart; cut < lastRecordEnd; cut++) {
+    for (let cut = entryStart; cut < end; cut++) {
       const copy = copyDirectory(directory);
       fs.truncateSync(lastSegmentPath(copy), cut);
       const opened = openStorage(copy);
-      expect(describeEntries(opened.state.entries), `cut at ${cut}`).toEqual(expected);
+      const wholeEntries = cut >= batchEndStart ? 5 : 4;
+      const recordStart = cut >= batchEndStart ? batchEndStart : entryStart;
+      expect(describeEntries(opened.state.entries), `cut at ${cut}`).toEqual(describeEntries([
+        ...entries(1, 4, 1), ...(wholeEntries === 5 ? [entry(5, 1, 'the last entry, with some bytes')] : []),
+      ]));
       expect(opened.state.hardState).toEqual({ term: 1, commit: 1, votedFor: 'node-1' });
-      expect(opened.recovery.tornTail?.offset, `cut at ${cut}`).toBe(cut === lastRecordStart ? undefined : lastRecordStart);
+      expect(opened.recovery.tornTail?.offset, `cut at ${cut}`).toBe(cut === recordStart ? undefined : recordStart);
       if (opened.recovery.tornTail !== undefined) tornCount++;
-      expect(fs.statSync(lastSegmentPath(copy)).size).toBe(lastRecordStart);
+      expect(fs.statSync(lastSegmentPath(copy)).size).toBe(recordStart);
       // The log goes on from the cut, and a reopen sees the same.
       opened.storage.persist(ready({ entries: [entry(5, 2, 'rewritten')] }));
       opened.storage.close();
@@ -60,27 +70,49 @@ describe('torn tails', () => {
       expect(reopened.recovery.tornTail).toBeUndefined();
       reopened.storage.close();
     }
-    expect(tornCount).toBe(lastRecordEnd - lastRecordStart - 1);
+    expect(tornCount).toBe(end - entryStart - 2);
   });
 
-  it('a flipped byte anywhere in the last record truncates that record', () => {
-    const { directory, lastRecordStart, lastRecordEnd } = logOfFiveEntries();
-    for (let offset = lastRecordStart; offset < lastRecordEnd; offset++) {
+  it('a flipped byte anywhere in the last batch truncates from the record it hit', () => {
+    const { directory, entryStart, batchEndStart, end } = logOfFiveEntries();
+    for (let offset = entryStart; offset < end; offset++) {
       const copy = copyDirectory(directory);
       flipByte(lastSegmentPath(copy), offset);
       const opened = openStorage(copy);
-      expect(opened.state.entries.map((item) => item.index), `flip at ${offset}`).toEqual([1, 2, 3, 4]);
-      expect(opened.recovery.tornTail?.offset).toBe(lastRecordStart);
+      const inEntry = offset < batchEndStart;
+      expect(opened.state.entries.map((item) => item.index), `flip at ${offset}`).toEqual(inEntry ? [1, 2, 3, 4] : [1, 2, 3, 4, 5]);
+      expect(opened.recovery.tornTail?.offset).toBe(inEntry ? entryStart : batchEndStart);
       opened.storage.close();
     }
   });
 
+  it('blocks of the unfinished last write that reached the disk out of order are cut with the hole', () => {
+    const directory = temporaryDirectory();
+    const { storage } = openStorage(directory);
+    storage.persist(ready({ entries: entries(1, 2, 1), hardState: hardState(1, 2, null) }));
+    const batchStart = fs.statSync(lastSegmentPath(directory)).size;
+    storage.persist(ready({ entries: entries(3, 40, 1), hardState: hardState(1, 40, null) }));
+    storage.close();
+    // A hole of zeros in the middle of the last batch; its later records (hard state included) are intact.
+    const file = lastSegmentPath(directory);
+    const bytes = fs.readFileSync(file);
+    const holeStart = bytes.indexOf(Buffer.from('entry 10')) - 17 - recordHeaderBytes;
+    bytes.fill(0, holeStart, holeStart + 100);
+    fs.writeFileSync(file, bytes);
+    const opened = openStorage(directory);
+    expect(opened.state.entries.map((item) => item.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(opened.state.hardState.commit).toBe(2); // the batch's hard state went with it
+    expect(opened.recovery.tornTail?.offset).toBe(holeStart);
+    expect(holeStart).toBeGreaterThan(batchStart);
+    opened.storage.close();
+  });
+
   it('zeros after the last record (a file extended but never written) are cut', () => {
-    const { directory, lastRecordEnd } = logOfFiveEntries();
+    const { directory, end } = logOfFiveEntries();
     fs.appendFileSync(lastSegmentPath(directory), Buffer.alloc(4096));
     const opened = openStorage(directory);
     expect(opened.state.entries.map((item) => item.index)).toEqual([1, 2, 3, 4, 5]);
-    expect(opened.recovery.tornTail).toMatchObject({ offset: lastRecordEnd, bytesDropped: 4096 });
+    expect(opened.recovery.tornTail).toMatchObject({ offset: end, bytesDropped: 4096 });
     opened.storage.close();
   });
 
@@ -111,7 +143,7 @@ describe('corruption that is not a torn tail', () => {
     const bytes = fs.readFileSync(file);
     const textAt = bytes.indexOf(Buffer.from('entry 3'));
     expect(textAt).toBeGreaterThan(0);
-    const recordStart = textAt - 17 - 9;
+    const recordStart = textAt - 17 - recordHeaderBytes;
     flipByte(file, textAt + 2);
     const opened = RaftStorage.open(directory, { identity: testIdentity });
     expect(opened.ok).toBe(false);
@@ -119,9 +151,38 @@ describe('corruption that is not a torn tail', () => {
     expect(opened.error).toMatchObject({ code: 'log_corrupt', file, offset: recordStart });
     expect(opened.error.message).toContain(file);
     expect(opened.error.message).toContain(`offset ${recordStart}`);
-    expect(opened.error.message).toContain('a valid record follows');
+    expect(opened.error.message).toContain('so it was acknowledged');
     // Nothing was cut: the evidence stays for the operator.
     expect(fs.statSync(file).size).toBe(bytes.length);
+  });
+
+  it('a bad record in an acknowledged batch is refused even when the batch after it is torn or its own end is lost', () => {
+    const build = () => {
+      const directory = temporaryDirectory();
+      const { storage } = openStorage(directory);
+      storage.persist(ready({ entries: entries(1, 2, 1) }));
+      storage.persist(ready({ entries: entries(3, 4, 1) }));
+      storage.persist(ready({ entries: entries(5, 6, 1) }));
+      storage.close();
+      const file = lastSegmentPath(directory);
+      const bytes = fs.readFileSync(file);
+      const entry3 = bytes.indexOf(Buffer.from('entry 3')) - 17 - recordHeaderBytes;
+      const batchEnd = bytes.indexOf(Buffer.from('entry 5')) - 17 - recordHeaderBytes - (recordHeaderBytes + 4);
+      bytes[entry3 + 30] = bytes[entry3 + 30]! ^ 1;
+      return { directory, file, bytes, entry3, batchEnd };
+    };
+    // The last batch is torn (its end is missing), but batch [3, 4]'s end is intact and followed by entry 5.
+    const torn = build();
+    fs.writeFileSync(torn.file, torn.bytes.subarray(0, torn.bytes.length - 3));
+    const first = RaftStorage.open(torn.directory, { identity: testIdentity });
+    expect(first.ok ? 'ok' : first.error).toMatchObject({ code: 'log_corrupt', offset: torn.entry3 });
+    // Batch [3, 4]'s own end is damaged too, but the whole batch [5, 6] after it proves it was fsynced.
+    const lostEnd = build();
+    lostEnd.bytes[lostEnd.batchEnd + 10] = lostEnd.bytes[lostEnd.batchEnd + 10]! ^ 1;
+    fs.writeFileSync(lostEnd.file, lostEnd.bytes);
+    const second = RaftStorage.open(lostEnd.directory, { identity: testIdentity });
+    expect(second.ok ? 'ok' : second.error).toMatchObject({ code: 'log_corrupt', offset: lostEnd.entry3 });
+    expect(second.ok ? '' : second.error.message).toContain('a whole batch follows it');
   });
 
   it('a bad record in a segment that is not the last refuses to start', () => {
@@ -160,8 +221,9 @@ describe('corruption that is not a torn tail', () => {
     const last = lastSegmentPath(directory);
     const bytes = fs.readFileSync(last);
     const entry3 = bytes.indexOf(Buffer.from('entry 3')) - 17 - 9;
-    const hardStateRecord = bytes.subarray(bytes.length - (9 + 18));
-    fs.writeFileSync(last, Buffer.concat([bytes.subarray(0, entry3), hardStateRecord]));
+    const batchEndBytes = recordHeaderBytes + 4;
+    const hardStateAndBatchEnd = bytes.subarray(bytes.length - (recordHeaderBytes + 18) - batchEndBytes);
+    fs.writeFileSync(last, Buffer.concat([bytes.subarray(0, entry3), hardStateAndBatchEnd]));
     const opened = RaftStorage.open(directory, { identity: testIdentity });
     expect(opened.ok ? 'ok' : opened.error.code).toBe('commit_beyond_log');
   });
