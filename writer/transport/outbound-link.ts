@@ -45,6 +45,8 @@ export class OutboundLink {
   #awaitingDrain = false;
   #connectTimer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  /** Running while a write waits for 'drain'. */
+  #stallTimer: NodeJS.Timeout | undefined;
   /** Consecutive attempts that did not reach `connected`. */
   #failures = 0;
   #lastProblem: string | undefined;
@@ -95,6 +97,7 @@ export class OutboundLink {
     this.#state = 'closed';
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#stallTimer);
     this.#dropQueue(false);
     this.#socket?.destroy();
     this.#socket = undefined;
@@ -181,6 +184,7 @@ export class OutboundLink {
   #onClose(socket: net.Socket): void {
     if (socket !== this.#socket) return;
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#stallTimer);
     this.#socket = undefined;
     this.#awaitingDrain = false;
     if (this.#state === 'closed') return;
@@ -249,16 +253,15 @@ export class OutboundLink {
     }
     this.#awaitingDrain = true;
     const stallTimeoutMs = this.#options.limits.writeStallTimeoutMs;
-    const stallTimer = setTimeout(() => {
+    this.#stallTimer = setTimeout(() => {
       if (socket !== this.#socket) return;
       this.#fail(socket, `write_stalled: the peer read nothing for ${stallTimeoutMs} ms`, 'warn');
     }, stallTimeoutMs);
     socket.once('drain', () => {
-      clearTimeout(stallTimer);
+      clearTimeout(this.#stallTimer);
       if (socket !== this.#socket) return;
       this.#awaitingDrain = false;
       this.#scheduleFlush();
     });
-    socket.once('close', () => clearTimeout(stallTimer));
   }
 }
