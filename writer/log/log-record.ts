@@ -101,7 +101,7 @@ export class LogRecordWriter {
   }
 
   appendEntry(entry: Entry): void {
-    assert(entry.data.length <= recordPayloadBytesMax - entryFixedBytes, `entry ${entry.index} exceeds the record size limit`);
+    if (entry.data.length > recordPayloadBytesMax - entryFixedBytes) assert.fail(`entry ${entry.index} exceeds the record size limit`);
     this.#begin('entry', entryFixedBytes + entry.data.length);
     this.#u64(entry.index);
     this.#u64(entry.term);
@@ -139,7 +139,7 @@ export class LogRecordWriter {
     const start = this.#recordStart;
     const checksum = crc32(this.#buffer.subarray(start + 4, this.#length));
     this.#buffer.writeUInt32LE(checksum, start);
-    assert.equal(this.#buffer.readUInt32LE(start + 4), this.#length - start - recordHeaderBytes, 'record length mismatch');
+    assert(this.#buffer.readUInt32LE(start + 4) === this.#length - start - recordHeaderBytes, 'record length mismatch');
   }
 
   #hardState(hardState: HardState, votedFor: Uint8Array | null): void {
@@ -166,7 +166,7 @@ export class LogRecordWriter {
   }
 
   #u64(value: number): void {
-    assert(Number.isSafeInteger(value) && value >= 0, `cannot encode ${value} as u64`);
+    if (!Number.isSafeInteger(value) || value < 0) assert.fail(`cannot encode ${value} as u64`);
     this.#buffer.writeUInt32LE(value % twoToThe32, this.#length);
     this.#buffer.writeUInt32LE(Math.floor(value / twoToThe32), this.#length + 4);
     this.#length += 8;

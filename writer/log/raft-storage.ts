@@ -70,6 +70,11 @@ import {
 import type { StorageError } from './storage-error.ts';
 import { emptyStorageStats, type FsyncObserver, type StorageStats } from './storage-stats.ts';
 
+export type { ExpectedIdentity, NodeIdentity } from './node-identity.ts';
+export type { StorageError, StorageErrorCode } from './storage-error.ts';
+export type { FsyncObserver, FsyncTarget, StorageStats } from './storage-stats.ts';
+export type { TornTail } from './log-recovery.ts';
+
 export const segmentBytesMaxDefault = 64 * 1024 * 1024;
 /** Snapshots kept on disk: the newest, and one to fall back to if the newest is corrupt. */
 export const snapshotsKeptMax = 2;
@@ -344,7 +349,7 @@ export class RaftStorage {
     writer.clear();
     let previousIndex = firstEntry === undefined ? 0 : firstEntry.index - 1;
     for (const entry of entries) {
-      assert.equal(entry.index, previousIndex + 1, 'entries to persist must be contiguous');
+      assert(entry.index === previousIndex + 1, 'entries to persist must be contiguous');
       previousIndex = entry.index;
       writer.appendEntry(entry);
     }
