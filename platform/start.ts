@@ -4,7 +4,7 @@
  * events topic, then the writer nodes, the projector and the query API as supervised children.
  * Ctrl-C stops everything it started, in reverse order.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../common/config.ts';
@@ -138,6 +138,10 @@ function childSpecs(config: StartConfig, dataDir: string, brokers: string[], dat
   const ids = Array.from({ length: config.writerNodes }, (_, index) => String(index + 1));
   const peers = ids.map((id, index) => `${id}=127.0.0.1:${config.writerPeerPortBase + index}`).join(',');
   const clientUrls = ids.map((id, index) => `${id}=http://127.0.0.1:${config.writerHttpPortBase + index}`).join(',');
+  // A brand-new cluster only when no writer has any state yet; a node that later comes back with an
+  // empty directory (lost disk) must join as a non-voter instead (writer/node/open-node.ts).
+  const isEmpty = (directory: string) => !existsSync(directory) || readdirSync(directory).length === 0;
+  const newCluster = ids.every((id) => isEmpty(path.join(dataDir, `writer-${id}`)));
   const common = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: config.kafkaTopic, LEDGER_SHARDS: String(config.shards), LOG_LEVEL: config.logLevel };
   const writers = ids.map((id, index): ChildSpec => ({
     name: `writer-${id}`,
@@ -152,7 +156,10 @@ function childSpecs(config: StartConfig, dataDir: string, brokers: string[], dat
       WRITER_CLIENT_URLS: clientUrls,
       WRITER_DATA_DIR: path.join(dataDir, `writer-${id}`),
       WRITER_SHARD: '0',
+      WRITER_CLUSTER_ID: 'ledger-local',
+      WRITER_BOOTSTRAP: String(newCluster),
     },
+    restartEnv: { WRITER_BOOTSTRAP: 'false' },
   }));
   return [
     ...writers,

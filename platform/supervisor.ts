@@ -14,6 +14,8 @@ export interface ChildSpec {
   readonly name: string;
   readonly script: string;
   readonly env: Readonly<Record<string, string>>;
+  /** Overrides applied when the child is restarted (e.g. a writer must not bootstrap twice). */
+  readonly restartEnv?: Readonly<Record<string, string>>;
   readonly healthUrl: string;
 }
 
@@ -89,9 +91,9 @@ export class Supervisor {
     }));
   }
 
-  #spawn(spec: ChildSpec): Supervised {
+  #spawn(spec: ChildSpec, restart = false): Supervised {
     const child = spawn(process.execPath, [...nodeFlags, spec.script], {
-      env: { ...process.env, ...spec.env, LEDGER_SUPERVISED: '1' },
+      env: { ...process.env, ...spec.env, ...(restart ? spec.restartEnv : {}), LEDGER_SUPERVISED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (child.stdout) relayOutput(spec.name, child.stdout, this.#terminal);
@@ -124,7 +126,7 @@ export class Supervisor {
     this.#log.error({ child: child.spec.name, how, restartInMs: backoffMs, restarts: child.restarts.length }, `${child.spec.name} DIED (${how}); restarting`);
     setTimeout(() => {
       if (this.#phase !== 'running') return;
-      this.#children.set(child.spec.name, this.#spawn(child.spec));
+      this.#children.set(child.spec.name, this.#spawn(child.spec, true));
     }, backoffMs);
   }
 }

@@ -22,6 +22,11 @@ export const writerSettings = {
     description: "id=http://host:port of every node's client API (followers forward to the leader)",
   }),
   dataDir: setting({ env: 'WRITER_DATA_DIR', schema: Type.String({ minLength: 1 }), default: '.data/writer', description: "this node's Raft log and snapshots" }),
+  clusterId: setting({ env: 'WRITER_CLUSTER_ID', schema: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), default: 'ledger-local', description: 'id of this Raft cluster; a data directory or peer of another cluster is refused' }),
+  bootstrap: setting({
+    env: 'WRITER_BOOTSTRAP', schema: Type.Boolean(), default: 'false',
+    description: 'true only when creating a brand-new cluster: a node with an empty data directory then starts as a voter; otherwise it joins as a non-voter',
+  }),
   shard: setting({ env: 'WRITER_SHARD', schema: Type.Integer({ minimum: 0, maximum: 63 }), default: '0', description: 'the shard this Raft group owns' }),
   shards: shardsSetting,
   kafkaBrokers: kafkaBrokersSetting,

@@ -1,18 +1,60 @@
-/** Entry point of one writer node process. */
+/** Entry point of one writer node process: durable log + peer transport + node + client API. */
+import { randomUUID } from 'node:crypto';
 import { createLogger } from '../common/logger.ts';
 import { exitOnStartupError, exitWhenOrphaned, onShutdown } from '../common/process/shutdown.ts';
 import { loadWriterConfig } from './config.ts';
 import { buildWriterApp } from './http/app.ts';
+import { createWriterMetrics } from './http/metrics.ts';
+import { openNode } from './node/open-node.ts';
+import { WriterNode } from './node/writer-node.ts';
+import { PeerTransport } from './transport/peer-transport.ts';
 
 const bootLog = createLogger('writer');
 try {
   const config = loadWriterConfig();
   const log = createLogger('writer', config.logLevel, { nodeId: config.nodeId, shard: config.shard });
-  const app = buildWriterApp({ config, log });
+  const voters = Object.keys(config.peers).sort();
+  const opened = openNode({ dataDir: config.dataDir, clusterId: config.clusterId, nodeId: config.nodeId, voters, bootstrap: config.bootstrap, log });
+  const transport = new PeerTransport({
+    nodeId: config.nodeId, clusterId: config.clusterId, listen: { host: config.peerHost, port: config.peerPort }, peers: config.peers, log,
+  });
+  const node = new WriterNode({
+    nodeId: config.nodeId,
+    shard: config.shard,
+    storage: opened.storage,
+    transport,
+    log,
+    idGenerator: randomUUID,
+    onVotingUnblocked: () => {
+      opened.markVoting();
+      log.info('promoted: this node votes again');
+    },
+    raft: {
+      id: config.nodeId,
+      start: opened.start,
+      // One tick = 10 ms: elections after 150–300 ms of silence, heartbeats every 30 ms.
+      electionTicksMin: 15,
+      electionTicksMax: 30,
+      heartbeatTicks: 3,
+      entriesPerMessageMax: 256,
+      bytesPerMessageMax: 8 * 1024 * 1024,
+      inflightMessagesMax: 16,
+      snapshotChunkBytesMax: 4 * 1024 * 1024,
+      random: Math.random,
+    },
+  });
+  transport.onMessage((message) => node.receive(message));
+  await transport.start();
+  node.start();
+  const metrics = createWriterMetrics();
+  const app = buildWriterApp({
+    nodeId: config.nodeId, shard: config.shard, service: node, clientUrls: config.clientUrls, log, metrics,
+    storageStats: () => ({ fsyncs: opened.storage.stats.logFsyncCount, fsyncSecondsTotal: opened.storage.stats.fsyncMsTotal / 1000 }),
+  });
   await app.listen({ host: config.httpHost, port: config.httpPort });
-  log.info({ url: `http://${config.httpHost}:${config.httpPort}` }, 'writer node listening');
+  log.info({ url: `http://${config.httpHost}:${config.httpPort}`, peerPort: config.peerPort, start: opened.start.type }, 'writer node listening');
   exitWhenOrphaned(log);
-  onShutdown(log, [() => app.close()]);
+  onShutdown(log, [async () => node.stop(), () => transport.stop(), () => app.close()]);
 } catch (error) {
   exitOnStartupError(bootLog, error);
 }

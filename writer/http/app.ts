@@ -11,7 +11,8 @@
 import Type from 'typebox';
 import { createHttpApp, type HttpApp } from '../../common/http/create-app.ts';
 import type { Logger } from '../../common/logger.ts';
-import { amountMax, type AccountInput, type TransferInput } from '../ledger/index.ts';
+import { amountMax, type AccountInput, type LedgerState, type TransferInput } from '../ledger/index.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
 import type { ClusterView, NodeError, NodeResult, WriteCommand, WriteOutcome, Position as NodePosition } from '../node/writer-node.ts';
 import type { WriterMetrics } from './metrics.ts';
 import { CreateAccountsBody, CreateTransfersBody, ErrorResponse, Position, WriteResponse } from './request-schemas.ts';
@@ -22,6 +23,7 @@ export interface WriterService {
   barrier(): Promise<NodeResult<NodePosition>>;
   cluster(options?: { digest?: boolean }): ClusterView;
   waitForLeaderChange(timeoutMs: number): Promise<void>;
+  readonly committedState: LedgerState;
 }
 
 export interface WriterAppDependencies {
@@ -194,9 +196,9 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     peers: Type.Array(Type.Object({ id: Type.String(), clientUrl: Type.String() })),
     stateDigest: Type.Optional(Type.String()),
   });
-  const ClusterQuery = Type.Object({ digest: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+  const ClusterQuery = Type.Object({ digest: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false });
   app.get('/v1/cluster', { schema: { querystring: ClusterQuery, response: { 200: ClusterResponse } } }, async (request) => {
-    const view = service.cluster({ digest: request.query.digest === true });
+    const view = service.cluster({ digest: request.query.digest === 'true' });
     return { ...view, voters: [...view.voters], learners: [...view.learners], peers: Object.entries(clientUrls).map(([id, clientUrl]) => ({ id, clientUrl })) };
   });
 
@@ -205,6 +207,8 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     const view = service.cluster();
     return { status: 'ok' as const, component: 'writer' as const, nodeId, shard, role: view.role, leaderId: view.leaderId };
   });
+
+  registerAdminRoutes(app, () => service.committedState);
 
   app.get('/metrics', async (_request, reply) => {
     metrics.refresh(service.cluster(), dependencies.storageStats?.());

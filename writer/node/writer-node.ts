@@ -18,7 +18,7 @@ import {
 } from '../ledger/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Entry } from '../raft/entry.ts';
-import type { Message } from '../raft/message.ts';
+import type { Message, Snapshot } from '../raft/message.ts';
 import { RaftNode } from '../raft/raft-node.ts';
 import type { RaftNodeConfig } from '../raft/config.ts';
 import type { Ready, RaftRole } from '../raft/ready.ts';
@@ -28,6 +28,8 @@ import { SeqIndex } from './seq-index.ts';
 export interface NodeStorage {
   /** Durably persists what the Ready asks for (one fsync); returns only when it is on disk. */
   persist(ready: Ready): void;
+  /** Durably stores the node's own snapshot (from compact()) before the log is compacted. */
+  saveSnapshot(snapshot: Snapshot): void;
   close(): void;
 }
 
@@ -117,6 +119,8 @@ export interface WriterNodeOptions {
   readonly clock?: () => number;
   readonly idGenerator: () => string;
   readonly onLeaderChange?: (leaderId: string | null, role: RaftRole, term: number) => void;
+  /** The node appended its own promotion: a `join`ed node may vote from now on (persist that). */
+  readonly onVotingUnblocked?: () => void;
 }
 
 export class WriterNode {
@@ -130,6 +134,7 @@ export class WriterNode {
   readonly #clock: () => number;
   readonly #newId: () => string;
   readonly #onLeaderChange: WriterNodeOptions['onLeaderChange'];
+  readonly #onVotingUnblocked: WriterNodeOptions['onVotingUnblocked'];
   #committed: CommittedLedgerState = initialState();
   #speculative: SpeculativeLedgerState | undefined;
   /** Highest log index whose events the speculative state includes. */
@@ -161,6 +166,7 @@ export class WriterNode {
     this.#clock = options.clock ?? Date.now;
     this.#newId = options.idGenerator;
     this.#onLeaderChange = options.onLeaderChange;
+    this.#onVotingUnblocked = options.onVotingUnblocked;
     const start = options.raft.start;
     const persisted = start.type === 'restore' ? start.data : start.type === 'join' ? start.data.persisted : undefined;
     if (persisted?.snapshot !== undefined) {
@@ -349,6 +355,7 @@ export class WriterNode {
         this.#barriers.delete(id);
       }
       if (ready.softState !== undefined) this.#onSoftState(ready.softState.role, ready.softState.leaderId, ready.softState.term);
+      if (ready.votingUnblocked) this.#onVotingUnblocked?.();
       this.#raft.advance(ready);
       this.#maybeSnapshot();
       ready = this.#raft.ready();
@@ -440,7 +447,8 @@ export class WriterNode {
     const data = encodeSnapshot(this.#committed);
     // Until the Kafka publisher exists the floor is the snapshot itself; the publisher will lower it
     // to the published watermark (DESIGN.md §5).
-    this.#raft.compact(this.#appliedIndex, data, this.#appliedIndex);
+    const snapshot = this.#raft.compact(this.#appliedIndex, data, this.#appliedIndex);
+    this.#storage.saveSnapshot(snapshot);
     this.stats.snapshots += 1;
     this.#log.info({ index: this.#appliedIndex, lastSeq: this.#committed.lastSeq, bytes: data.length, ms: Math.round(performance.now() - started) }, 'snapshot taken');
     this.#scheduleDrain();

@@ -13,7 +13,7 @@ export interface InMemoryCluster {
   stop(): void;
 }
 
-const nullStorage: NodeStorage = { persist: () => undefined, close: () => undefined };
+const nullStorage: NodeStorage = { persist: () => undefined, saveSnapshot: () => undefined, close: () => undefined };
 
 export function startInMemoryCluster(ids: readonly string[], seed = 1): InMemoryCluster {
   const nodes = new Map<string, WriterNode>();
