@@ -39,7 +39,7 @@ export interface SimulationStats {
   snapshotsSent: number;
   committedIndex: number;
   operations: number;
-  linearizability: 'ok' | 'illegal' | 'unknown';
+  linearizability: 'ok' | 'illegal' | 'unknown' | 'not_checked';
   livenessTime: number;
 }
 
@@ -121,7 +121,7 @@ export class Simulation {
   readonly #settings: CoreSettings;
   readonly #stats: SimulationStats = {
     events: 0, messagesDelivered: 0, crashes: 0, elections: 0, membershipChanges: 0, snapshotsSent: 0,
-    committedIndex: 0, operations: 0, linearizability: 'unknown', livenessTime: 0,
+    committedIndex: 0, operations: 0, linearizability: 'not_checked', livenessTime: 0,
   };
   #bootstrapVoters: readonly string[] = [];
   #now = 0;
