@@ -198,6 +198,39 @@ describe('PeerTransport', () => {
     expect(b.received).toEqual([]);
   });
 
+  it('backs off between redials of a peer that is down', async () => {
+    // random() = 0.5 and 10..100 ms: delays of about 15, 30, 60, 75, 75… ms, so roughly six
+    // attempts in 300 ms where redialing every 10 ms would make thirty.
+    const a = await node('a', { peers: { b: `127.0.0.1:${await closedPort()}` } });
+    await sleep(300);
+    const attempts = a.transport.stats().peers.b?.connectAttempts ?? 0;
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(attempts).toBeLessThanOrEqual(10);
+  });
+
+  it('closes an accepted connection that never sends its handshake', async () => {
+    const b = await node('b', { limits: { handshakeTimeoutMs: 100 } });
+    const socket = net.connect({ host: '127.0.0.1', port: Number(b.address.split(':')[1]) });
+    socket.on('error', () => {});
+    socket.resume(); // read (and discard) the rejection, so the close is seen
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(b.captured.lines.find((line) => line.msg === 'refusing peer connection')?.problem).toBe('handshake_timeout: no handshake within 100 ms');
+    expect(b.transport.stats().refusedConnections).toBe(1);
+  });
+
+  it('refuses connections beyond inboundConnectionsMax', async () => {
+    const b = await node('b', { limits: { inboundConnectionsMax: 1 } });
+    const port = Number(b.address.split(':')[1]);
+    const first = net.connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve) => first.once('connect', () => resolve()));
+    await waitFor('b holds the first connection', () => b.transport.stats().pendingInboundConnections === 1);
+    const second = net.connect({ host: '127.0.0.1', port });
+    second.on('error', () => {});
+    await new Promise<void>((resolve) => second.once('close', () => resolve()));
+    first.destroy();
+    expect(b.transport.stats().refusedConnections).toBe(1);
+  });
+
   it('refuses invalid configuration at construction', () => {
     const { log } = capturingLogger();
     expect(() => new PeerTransport({
