@@ -8,7 +8,9 @@
  * - a leader paused (SIGSTOP) past the election timeout and resumed does not accept writes as a
  *   stale leader.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNodeScript } from './support/processes.ts';
 import { postJson, WriterCluster, type WriterProcess } from './support/writer-cluster.ts';
 
 const accountsCount = 20;
@@ -171,5 +173,43 @@ describe('writer cluster of three real processes', () => {
     const found = await lookupAll(oldLeader, ['stale-check']);
     expect(found.get('stale-check')?.amount).toBe('5');
     void random;
+  }, 120_000);
+
+  it('a node that lost its disk rejoins as a non-voter and votes again only after ledgerctl re-adds and promotes it', async () => {
+    const leader = await cluster.waitForLeader();
+    const victim = cluster.nodes.find((node) => node !== leader)!;
+    await cluster.kill(victim, 'SIGKILL');
+    rmSync(victim.dataDir, { recursive: true, force: true });
+    await cluster.start(victim, false);
+    const rejoined = await cluster.view(victim);
+    expect(rejoined?.votingBlocked).toBe(true);
+    const ctl = async (...args: string[]) => {
+      const run = runNodeScript('writer/cli/ledgerctl.ts', { ...process.env, WRITER_CLIENT_URLS: cluster.nodes.map((node) => `${node.id}=${node.url}`).join(',') }, args);
+      const exit = await run.exited;
+      return { code: exit.code, output: run.output() };
+    };
+    expect((await ctl('remove', victim.id)).code).toBe(0);
+    expect((await ctl('add-learner', victim.id)).code).toBe(0);
+    const deadline = Date.now() + 30_000;
+    let promoted = await ctl('promote', victim.id);
+    while (promoted.code !== 0 && Date.now() < deadline) {
+      expect(promoted.output).toMatch(/learner_not_caught_up|membership_change_in_progress/);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      promoted = await ctl('promote', victim.id);
+    }
+    expect(promoted.code).toBe(0);
+    const views = await cluster.waitForConvergence();
+    expect(new Set(views.map((view) => view.stateDigest)).size).toBe(1);
+    const after = await cluster.view(victim);
+    expect(after?.votingBlocked).toBe(false);
+    expect([...(after?.voters ?? [])].sort()).toEqual(['1', '2', '3']);
+    const status = await ctl('status');
+    expect(status.code).toBe(0);
+    expect(status.output).toContain('"leader"');
+
+    // Leadership transfer to the re-added node.
+    expect((await ctl('transfer-leadership', victim.id)).code).toBe(0);
+    const newLeader = await cluster.waitForLeader();
+    expect(newLeader.id).toBe(victim.id);
   }, 120_000);
 });

@@ -14,8 +14,8 @@ export interface RunningProcess {
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<string>;
 }
 
-export function runNodeScript(script: string, env: Record<string, string | undefined>): RunningProcess {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', path.join(repositoryRoot, script)], {
+export function runNodeScript(script: string, env: Record<string, string | undefined>, args: readonly string[] = []): RunningProcess {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', path.join(repositoryRoot, script), ...args], {
     cwd: repositoryRoot,
     env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

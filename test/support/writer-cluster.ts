@@ -24,6 +24,9 @@ export interface ClusterView {
   lastSeq: number;
   commitIndex: number;
   appliedIndex: number;
+  votingBlocked: boolean;
+  voters: string[];
+  learners: string[];
   stateDigest?: string;
 }
 

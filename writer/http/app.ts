@@ -14,6 +14,7 @@ import type { Logger } from '../../common/logger.ts';
 import { amountMax, type AccountInput, type LedgerState, type TransferInput } from '../ledger/index.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import type { ClusterView, NodeError, NodeResult, WriteCommand, WriteOutcome, Position as NodePosition } from '../node/writer-node.ts';
+import type { MembershipChange } from '../raft/membership.ts';
 import type { WriterMetrics } from './metrics.ts';
 import { CreateAccountsBody, CreateTransfersBody, ErrorResponse, Position, WriteResponse } from './request-schemas.ts';
 
@@ -23,6 +24,8 @@ export interface WriterService {
   barrier(): Promise<NodeResult<NodePosition>>;
   cluster(options?: { digest?: boolean }): ClusterView;
   waitForLeaderChange(timeoutMs: number): Promise<void>;
+  changeMembership(change: MembershipChange): Promise<NodeResult<WriteOutcome>>;
+  transferLeadership(to: string): NodeResult<{ readonly to: string }>;
   readonly committedState: LedgerState;
 }
 
@@ -209,6 +212,28 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
   });
 
   registerAdminRoutes(app, () => service.committedState);
+
+  const NodeIdParam = Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' });
+  const MembershipBody = Type.Object({
+    change: Type.Union([Type.Literal('add_learner'), Type.Literal('promote'), Type.Literal('remove')]),
+    nodeId: NodeIdParam,
+  }, { additionalProperties: false });
+  app.post('/v1/admin/membership', { schema: { body: MembershipBody, response: { 200: Type.Object({ position: Position }), 400: ErrorResponse, 503: ErrorResponse } } }, async (request, reply) => {
+    const change = { type: request.body.change, data: { nodeId: request.body.nodeId } } as MembershipChange;
+    const answer = await leaderCall('/v1/admin/membership', request.body, request.headers[forwardedHeader] !== undefined, async () => {
+      const result = await service.changeMembership(change);
+      return result.ok ? { ok: true as const, value: { position: result.value.position } } : result;
+    });
+    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
+    return reply.status(answer.status as 200).send(answer.body as never);
+  });
+
+  const LeadershipBody = Type.Object({ to: NodeIdParam }, { additionalProperties: false });
+  app.post('/v1/admin/leadership', { schema: { body: LeadershipBody, response: { 200: Type.Object({ to: Type.String() }), 400: ErrorResponse, 503: ErrorResponse } } }, async (request, reply) => {
+    const answer = await leaderCall('/v1/admin/leadership', request.body, request.headers[forwardedHeader] !== undefined, async () => service.transferLeadership(request.body.to));
+    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
+    return reply.status(answer.status as 200).send(answer.body as never);
+  });
 
   app.get('/metrics', async (_request, reply) => {
     metrics.refresh(service.cluster(), dependencies.storageStats?.());

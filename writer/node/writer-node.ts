@@ -20,6 +20,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { Entry } from '../raft/entry.ts';
 import type { Message, Snapshot } from '../raft/message.ts';
 import { RaftNode } from '../raft/raft-node.ts';
+import type { MembershipChange } from '../raft/membership.ts';
 import type { RaftNodeConfig } from '../raft/config.ts';
 import type { Ready, RaftRole } from '../raft/ready.ts';
 import { decodeCommandRecord, encodeCommandRecord } from './command-record.ts';
@@ -240,6 +241,28 @@ export class WriterNode {
     return this.#appendAndWait(commandId, now, outcome.events, outcome.results);
   }
 
+  /** Single-server membership change (Raft thesis §4.1), answered once committed and applied here. */
+  changeMembership(change: MembershipChange): Promise<NodeResult<WriteOutcome>> {
+    if (this.#stopped) return Promise.resolve({ ok: false, error: { code: 'stopped' } });
+    const proposed = this.#raft.proposeMembershipChange(change);
+    if (!proposed.ok) {
+      if (proposed.error.code === 'not_leader') return Promise.resolve({ ok: false, error: { code: 'not_leader', leaderId: this.#leaderId } });
+      return Promise.resolve({ ok: false, error: { code: 'rejected', reason: proposed.error.code, message: `membership change refused: ${JSON.stringify(proposed.error)}` } });
+    }
+    this.#speculativeIndex = Math.max(this.#speculativeIndex, proposed.index);
+    this.#scheduleDrain();
+    return this.#waitForIndex(proposed.index, proposed.term, []);
+  }
+
+  /** Hands leadership to `to` (Raft thesis §3.10); resolves when the transfer was started. */
+  transferLeadership(to: string): NodeResult<{ readonly to: string }> {
+    const result = this.#raft.transferLeadership(to);
+    this.#scheduleDrain();
+    if (result.ok) return { ok: true, value: { to } };
+    if (result.error.code === 'not_leader') return { ok: false, error: { code: 'not_leader', leaderId: this.#leaderId } };
+    return { ok: false, error: { code: 'rejected', reason: result.error.code, message: `leadership transfer refused: ${JSON.stringify(result.error)}` } };
+  }
+
   /** A no-op through the log; answers the seq of the last event at or before it once applied. */
   barrier(): Promise<NodeResult<Position>> {
     if (this.#stopped) return Promise.resolve({ ok: false, error: { code: 'stopped' } });
@@ -304,6 +327,10 @@ export class WriterNode {
         return Promise.resolve({ ok: true, value: { results, position: { shard: this.#shard, seq: this.#committed.lastSeq } } });
       }
     }
+    return this.#waitForIndex(index, term, results);
+  }
+
+  #waitForIndex(index: number, term: number, results: readonly ItemResult[]): Promise<NodeResult<WriteOutcome>> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         if (this.#removeWaiter(waiter)) resolve({ ok: false, error: { code: 'commit_timeout' } });
