@@ -1,30 +1,50 @@
 // Property: any sequence of persist (appends, truncations, hard states, received snapshots),
-// saveSnapshot, compact and reopen leaves the storage recovering exactly what an in-memory model
-// of a node's durable state holds.
+// saveSnapshot, compact, reopen and crashes that tear the last append leaves the storage
+// recovering exactly what an in-memory model of a node's durable state holds.
 
 import fc from 'fast-check';
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/entry.ts';
 import type { Snapshot } from '../raft/message.ts';
 import type { HardState, PersistentState } from '../raft/persistent-state.ts';
+import { recordHeaderBytes } from './log-record.ts';
 import type { RaftStorage } from './raft-storage.ts';
-import { describeEntries, openStorage, ready, removeTemporaryDirectories, snapshot, temporaryDirectory } from './test-fixtures.ts';
+import {
+  describeEntries,
+  lastSegmentPath,
+  openStorage,
+  ready,
+  removeTemporaryDirectories,
+  segmentFiles,
+  snapshot,
+  temporaryDirectory,
+} from './test-fixtures.ts';
 
 afterEach(removeTemporaryDirectories);
 
 type Step =
-  | { type: 'append'; data: { backBy: number; count: number; termBump: number; withHardState: boolean; commitFraction: number; payloadBytes: number } }
+  | { type: 'append'; data: {
+    backBy: number; count: number; termBump: number; withHardState: boolean; commitFraction: number; payloadBytes: number;
+    /** Power loss right after: the batch is cut at this fraction of its bytes. */
+    crashAt: number | null;
+  } }
   | { type: 'hard_state'; data: { termBump: number; commitFraction: number; vote: boolean } }
   | { type: 'install_snapshot'; data: { ahead: number } }
   | { type: 'save_snapshot'; data: { fraction: number } }
   | { type: 'compact'; data: { fraction: number } }
-  | { type: 'reopen'; data: Record<string, never> };
+  | { type: 'reopen'; data: Record<string, never> }
+  /** Power loss during the last append: its batch is cut at a fraction of its bytes. */
+  | { type: 'crash'; data: { fraction: number } };
 
 const fraction = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
+/** Spread evenly (fc.double favours the extremes): where a crash cuts a batch. */
+const cutFraction = fc.integer({ min: 0, max: 9_999 }).map((value) => value / 10_000);
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({
-    backBy: fc.nat(4), count: fc.integer({ min: 1, max: 4 }), termBump: fc.integer({ min: 0, max: 1 }),
+    backBy: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat(4) }), count: fc.integer({ min: 1, max: 4 }), termBump: fc.integer({ min: 0, max: 1 }),
     withHardState: fc.boolean(), commitFraction: fraction, payloadBytes: fc.nat(60),
+    crashAt: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: cutFraction }),
   }).map((data): Step => ({ type: 'append', data })) },
   { weight: 2, arbitrary: fc.record({ termBump: fc.integer({ min: 0, max: 1 }), commitFraction: fraction, vote: fc.boolean() })
     .map((data): Step => ({ type: 'hard_state', data })) },
@@ -32,7 +52,21 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ fraction }).map((data): Step => ({ type: 'save_snapshot', data })) },
   { weight: 2, arbitrary: fc.record({ fraction }).map((data): Step => ({ type: 'compact', data })) },
   { weight: 2, arbitrary: fc.constant<Step>({ type: 'reopen', data: {} }) },
+  { weight: 1, arbitrary: fc.record({ fraction: cutFraction }).map((data): Step => ({ type: 'crash', data })) },
 );
+
+/** Tiny segments rotate on almost every call; larger ones let crashes tear appends. */
+const segmentBytesMax = fc.oneof(fc.integer({ min: 1, max: 400 }), fc.integer({ min: 2_000, max: 100_000 }));
+
+/** The last persist() call, when it was a plain append to the active segment (what a crash tears). */
+interface LastAppend {
+  readonly entriesBefore: Entry[];
+  readonly hardStateBefore: HardState;
+  readonly appended: readonly Entry[];
+  readonly hardState: HardState | undefined;
+  readonly file: string;
+  readonly sizeBefore: number;
+}
 
 /** The node's durable state as the Raft core would rebuild it. */
 class Model {
@@ -67,10 +101,36 @@ function between(low: number, highInclusive: number, at: number): number {
   return low + Math.floor((highInclusive - low + 1) * at);
 }
 
+let crashes = 0;
+
 function run(steps: readonly Step[], segmentBytesMax: number): void {
   const directory = temporaryDirectory();
   const model = new Model();
   let storage: RaftStorage = openStorage(directory, { segmentBytesMax }).storage;
+  let lastAppend: LastAppend | undefined;
+  const crash = (append: LastAppend, at: number): void => {
+    storage.close();
+    const size = fs.statSync(append.file).size;
+    const cut = append.sizeBefore + Math.floor((size - append.sizeBefore) * at);
+    fs.truncateSync(append.file, cut);
+    // What survives: the whole entry records before the cut, and the hard state if its record is whole.
+    let offset = append.sizeBefore;
+    let whole = 0;
+    for (const item of append.appended) {
+      const end = offset + recordHeaderBytes + 17 + item.data.length;
+      if (end > cut) break;
+      offset = end;
+      whole++;
+    }
+    const hardStateRecordBytes = recordHeaderBytes + 18 + (append.hardState?.votedFor?.length ?? 0);
+    const hardStateSurvives = whole === append.appended.length && offset + hardStateRecordBytes <= cut;
+    model.entries = [...append.entriesBefore, ...append.appended.slice(0, whole)];
+    model.hardState = append.hardState !== undefined && hardStateSurvives ? append.hardState : append.hardStateBefore;
+    const opened = openStorage(directory, { segmentBytesMax });
+    check(opened.state);
+    storage = opened.storage;
+    crashes++;
+  };
   const check = (state: PersistentState): void => {
     expect(state.hardState).toEqual(model.hardState);
     expect(state.snapshot?.metadata).toEqual(model.snapshot?.metadata);
@@ -81,6 +141,8 @@ function run(steps: readonly Step[], segmentBytesMax: number): void {
   };
   try {
     for (const current of steps) {
+      const appendBefore = lastAppend;
+      lastAppend = undefined;
       switch (current.type) {
         case 'append': {
           const { backBy, count, termBump, withHardState, commitFraction, payloadBytes } = current.data;
@@ -90,13 +152,26 @@ function run(steps: readonly Step[], segmentBytesMax: number): void {
           for (let index = first; index < first + count; index++) {
             appended.push({ index, term, kind: index % 3 === 0 ? 'noop' : 'normal', data: model.payload(payloadBytes) });
           }
+          const entriesBefore = model.entries;
+          const hardStateBefore = model.hardState;
+          const plain = first === model.lastIndex + 1;
           model.entries = [...model.entries.slice(0, first - model.snapshotIndex - 1), ...appended];
           let hardState: HardState | undefined;
           if (withHardState) {
             hardState = { term, votedFor: model.hardState.votedFor, commit: between(model.hardState.commit, model.lastIndex, commitFraction) };
             model.hardState = hardState;
           }
+          const segmentsBefore = segmentFiles(directory);
+          const file = segmentsBefore.length > 0 ? lastSegmentPath(directory) : undefined;
+          const sizeBefore = file === undefined ? 0 : fs.statSync(file).size;
           storage.persist(ready({ entries: appended, hardState }));
+          if (plain && file !== undefined && lastSegmentPath(directory) === file) {
+            lastAppend = { entriesBefore, hardStateBefore, appended, hardState, file, sizeBefore };
+            if (current.data.crashAt !== null) {
+              crash(lastAppend, current.data.crashAt);
+              lastAppend = undefined;
+            }
+          }
           break;
         }
         case 'hard_state': {
@@ -138,6 +213,9 @@ function run(steps: readonly Step[], segmentBytesMax: number): void {
           storage = opened.storage;
           break;
         }
+        case 'crash':
+          if (appendBefore !== undefined) crash(appendBefore, current.data.fraction);
+          break;
         default: {
           const _exhaustive: never = current;
           throw new Error(`unknown step ${String(_exhaustive)}`);
@@ -155,11 +233,13 @@ function run(steps: readonly Step[], segmentBytesMax: number): void {
 describe('RaftStorage against an in-memory model', () => {
   it('recovers what the model holds after any sequence of persist, snapshot, compact and reopen', () => {
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 400 }), (steps, segmentBytesMax) => {
-        run(steps, segmentBytesMax);
+      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), segmentBytesMax, (steps, bytesMax) => {
+        run(steps, bytesMax);
         removeTemporaryDirectories();
       }),
-      { numRuns: 100 },
+      { numRuns: 150 },
     );
+    // The crash path must actually be exercised, not just generated.
+    expect(crashes).toBeGreaterThan(20);
   });
 });
