@@ -33,6 +33,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
     requestIdHeader: 'x-request-id',
+    // Bodies are validated against schemas with additionalProperties: false (a `__proto__` or
+    // `constructor` key is refused as an unknown field) and never merged into prototypes, so the
+    // plain, much faster JSON.parse is safe; secure-json-parse cost ~30 ms per 600 kB batch.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -63,6 +63,7 @@ describe('writer HTTP API', () => {
 
   const badRequests: [string, unknown, string | undefined, number, string][] = [
     ['malformed JSON', undefined, '{"transfers": [', 400, ''],
+    ['a __proto__ key', undefined, '{"transfers":[{"id":"t","debitAccountId":"bank","creditAccountId":"alice","amount":"1","ledger":1,"code":1,"__proto__":{"polluted":true}}]}', 400, 'body.transfers[0].__proto__'],
     ['unknown field', { transfers: [{ id: 't', debitAccountId: 'bank', creditAccountId: 'alice', amount: '1', ledger: 1, code: 1, colour: 'red' }] }, undefined, 400, 'body.transfers[0].colour'],
     ['zero amount', { transfers: [{ id: 't', debitAccountId: 'bank', creditAccountId: 'alice', amount: '0', ledger: 1, code: 1 }] }, undefined, 400, 'body.transfers[0].amount'],
     ['negative amount', { transfers: [{ id: 't', debitAccountId: 'bank', creditAccountId: 'alice', amount: '-5', ledger: 1, code: 1 }] }, undefined, 400, 'body.transfers[0].amount'],
