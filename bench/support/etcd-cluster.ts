@@ -1,0 +1,67 @@
+/** A 3-member etcd cluster on loopback from Debian's `etcd-server` package, for side-by-side figures. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface EtcdCluster {
+  readonly clientUrls: string[];
+  stop(): Promise<void>;
+}
+
+export function requireEtcd(): void {
+  const probe = spawnSync('etcd', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error('etcd is not installed: the writer benchmark compares against a 3-member etcd cluster. Install it with `apt-get install etcd-server` (Debian), then rerun.');
+  }
+}
+
+export async function startEtcdCluster(portBase: number): Promise<EtcdCluster> {
+  requireEtcd();
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bench-etcd-'));
+  const names = ['e1', 'e2', 'e3'];
+  const peerUrl = (index: number) => `http://127.0.0.1:${portBase + 10 + index}`;
+  const clientUrl = (index: number) => `http://127.0.0.1:${portBase + index}`;
+  const initialCluster = names.map((name, index) => `${name}=${peerUrl(index)}`).join(',');
+  const children: ChildProcess[] = names.map((name, index) => spawn('etcd', [
+    '--name', name, '--data-dir', path.join(root, name),
+    '--listen-client-urls', clientUrl(index), '--advertise-client-urls', clientUrl(index),
+    '--listen-peer-urls', peerUrl(index), '--initial-advertise-peer-urls', peerUrl(index),
+    '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', 'bench',
+    '--log-level', 'error', '--logger', 'zap',
+  ], { stdio: 'ignore' }));
+  const clientUrls = names.map((_, index) => clientUrl(index));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${clientUrls[0]}/health`, { signal: AbortSignal.timeout(1_000) });
+      const body = (await response.json()) as { health?: string };
+      if (body.health === 'true') break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    clientUrls,
+    stop: async () => {
+      await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      })));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One put through etcd's v3 JSON gateway (key and value base64). */
+export async function etcdPut(clientUrl: string, key: string, value: string): Promise<void> {
+  const response = await fetch(`${clientUrl}/v3/kv/put`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') }),
+  });
+  if (!response.ok) throw new Error(`etcd put: ${response.status}`);
+  await response.arrayBuffer();
+}
