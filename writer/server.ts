@@ -25,6 +25,7 @@ try {
     transport,
     log,
     idGenerator: randomUUID,
+    onJoinFloor: opened.recordJoinFloor,
     onVotingUnblocked: () => {
       opened.markVoting();
       log.info('promoted: this node votes again');

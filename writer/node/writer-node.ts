@@ -122,6 +122,8 @@ export interface WriterNodeOptions {
   readonly onLeaderChange?: (leaderId: string | null, role: RaftRole, term: number) => void;
   /** The node appended its own promotion: a `join`ed node may vote from now on (persist that). */
   readonly onVotingUnblocked?: () => void;
+  /** A joining node learned its join floor; persist it and pass it back on `join` restarts. */
+  readonly onJoinFloor?: (joinFloor: number) => void;
 }
 
 export class WriterNode {
@@ -136,6 +138,7 @@ export class WriterNode {
   readonly #newId: () => string;
   readonly #onLeaderChange: WriterNodeOptions['onLeaderChange'];
   readonly #onVotingUnblocked: WriterNodeOptions['onVotingUnblocked'];
+  readonly #onJoinFloor: WriterNodeOptions['onJoinFloor'];
   #committed: CommittedLedgerState = initialState();
   #speculative: SpeculativeLedgerState | undefined;
   /** Highest log index whose events the speculative state includes. */
@@ -168,6 +171,7 @@ export class WriterNode {
     this.#newId = options.idGenerator;
     this.#onLeaderChange = options.onLeaderChange;
     this.#onVotingUnblocked = options.onVotingUnblocked;
+    this.#onJoinFloor = options.onJoinFloor;
     const start = options.raft.start;
     const persisted = start.type === 'restore' ? start.data : start.type === 'join' ? start.data.persisted : undefined;
     if (persisted?.snapshot !== undefined) {
@@ -368,6 +372,7 @@ export class WriterNode {
     while (ready !== undefined && !this.#stopped) {
       this.stats.readies += 1;
       this.#storage.persist(ready);
+      if (ready.joinFloor !== undefined) this.#onJoinFloor?.(ready.joinFloor);
       this.stats.persistedEntries += ready.entries.length;
       if (ready.messages.length > 0) this.#transport.send(ready.messages);
       if (ready.snapshot !== undefined) this.#restoreSnapshot(ready.snapshot.metadata.index, ready.snapshot.data);
