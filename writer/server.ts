@@ -55,7 +55,7 @@ try {
   await app.listen({ host: config.httpHost, port: config.httpPort });
   log.info({ url: `http://${config.httpHost}:${config.httpPort}`, peerPort: config.peerPort, start: opened.start.type }, 'writer node listening');
   exitWhenOrphaned(log);
-  onShutdown(log, [async () => node.stop(), () => transport.stop(), () => app.close()]);
+  onShutdown(log, [() => node.stop(), () => transport.stop(), () => app.close()]);
 } catch (error) {
   exitOnStartupError(bootLog, error);
 }

@@ -68,7 +68,7 @@ import {
   type SnapshotFileName,
 } from './snapshot-file.ts';
 import type { StorageError } from './storage-error.ts';
-import { emptyStorageStats, type FsyncObserver, type StorageStats } from './storage-stats.ts';
+import { emptyStorageStats, type FsyncObserver, type FsyncTarget, type StorageStats } from './storage-stats.ts';
 
 export type { ExpectedIdentity, NodeIdentity } from './node-identity.ts';
 export type { StorageError, StorageErrorCode } from './storage-error.ts';
@@ -144,6 +144,8 @@ export class RaftStorage {
   /** Durable snapshots, newest first, at most `snapshotsKeptMax`. */
   #snapshots: SnapshotFileName[];
   #closed = false;
+  #syncInFlight = false;
+  readonly #onFsync: FsyncObserver | undefined;
 
   private constructor(init: {
     directory: string;
@@ -151,6 +153,7 @@ export class RaftStorage {
     logger: StorageLogger;
     stats: StorageStats;
     fsync: TimedFsync;
+    onFsync: FsyncObserver | undefined;
     segments: SegmentState[];
     nextSequence: number;
     lastIndex: number;
@@ -162,6 +165,7 @@ export class RaftStorage {
     this.#logger = init.logger;
     this.#stats = init.stats;
     this.#fsync = init.fsync;
+    this.#onFsync = init.onFsync;
     this.#segments = init.segments;
     this.#nextSequence = init.nextSequence;
     this.#lastIndex = init.lastIndex;
@@ -272,6 +276,7 @@ export class RaftStorage {
       logger,
       stats,
       fsync,
+      onFsync: options.onFsync,
       segments,
       nextSequence: segmentNames.reduce((max, name) => Math.max(max, name.sequence), 0) + 1,
       lastIndex,
@@ -321,6 +326,33 @@ export class RaftStorage {
    * Returns once everything is on stable storage: the shell may send the Ready's messages.
    */
   persist(ready: PersistableReady): void {
+    const written = this.#write(ready);
+    if (written.sync) this.#syncActive(written.created);
+    this.#afterSync(ready, written.newSegmentFirstIndex);
+  }
+
+  /**
+   * `persist()` with the log's fdatasync on the libuv thread pool, so the event loop keeps taking
+   * requests (which join the next Ready) while the disk works. Resolves once everything is on
+   * stable storage. Only one persist may be in flight (the Ready loop never asks for the next
+   * Ready before this one is advanced).
+   */
+  async persistAsync(ready: PersistableReady): Promise<void> {
+    assert(!this.#syncInFlight, 'persistAsync() while another persist is in flight');
+    const written = this.#write(ready);
+    if (written.sync) {
+      this.#syncInFlight = true;
+      try {
+        await this.#syncActiveAsync(written.created);
+      } finally {
+        this.#syncInFlight = false;
+      }
+    }
+    this.#afterSync(ready, written.newSegmentFirstIndex);
+  }
+
+  /** Writes (not yet durably) what a Ready asks for; says whether the active segment needs a sync. */
+  #write(ready: PersistableReady): { sync: boolean; created: boolean; newSegmentFirstIndex: number | undefined } {
     assert(!this.#closed, 'persist() after close()');
     this.#stats.persistCount++;
     let newSegmentFirstIndex: number | undefined;
@@ -365,7 +397,11 @@ export class RaftStorage {
         this.#stats.entriesWritten += entries.length;
       }
     }
-    if (writer.length > 0 || newSegmentFirstIndex !== undefined) this.#syncActive(newSegmentFirstIndex !== undefined);
+    return { sync: writer.length > 0 || newSegmentFirstIndex !== undefined, created: newSegmentFirstIndex !== undefined, newSegmentFirstIndex };
+  }
+
+  /** What may happen only once the Ready's writes are durable. */
+  #afterSync(ready: PersistableReady, newSegmentFirstIndex: number | undefined): void {
     if (ready.hardState !== undefined) this.#hardState = ready.hardState;
 
     // Only now that the new segment is durable may the segments it voided go.
@@ -429,6 +465,15 @@ export class RaftStorage {
   #syncActive(created: boolean): void {
     assert(this.#activeFd !== undefined);
     this.#fsync(this.#activeFd, 'log', true);
+    if (created) fsyncDirectory(this.#directory, this.#fsync);
+  }
+
+  async #syncActiveAsync(created: boolean): Promise<void> {
+    const fd = this.#activeFd;
+    assert(fd !== undefined);
+    const start = performance.now();
+    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+    recordFsync(this.#stats, this.#onFsync, performance.now() - start, 'log');
     if (created) fsyncDirectory(this.#directory, this.#fsync);
   }
 
@@ -546,12 +591,15 @@ function timedFsync(stats: StorageStats, onFsync: FsyncObserver | undefined): Ti
     const start = performance.now();
     if (dataOnly) fs.fdatasyncSync(fd);
     else fs.fsyncSync(fd);
-    const durationMs = performance.now() - start;
-    stats.fsyncCount++;
-    if (target === 'log') stats.logFsyncCount++;
-    stats.fsyncMsTotal += durationMs;
-    stats.lastFsyncMs = durationMs;
-    if (durationMs > stats.fsyncMsMax) stats.fsyncMsMax = durationMs;
-    onFsync?.(durationMs, target);
+    recordFsync(stats, onFsync, performance.now() - start, target);
   };
+}
+
+function recordFsync(stats: StorageStats, onFsync: FsyncObserver | undefined, durationMs: number, target: FsyncTarget): void {
+  stats.fsyncCount++;
+  if (target === 'log') stats.logFsyncCount++;
+  stats.fsyncMsTotal += durationMs;
+  stats.lastFsyncMs = durationMs;
+  if (durationMs > stats.fsyncMsMax) stats.fsyncMsMax = durationMs;
+  onFsync?.(durationMs, target);
 }

@@ -27,8 +27,11 @@ import { decodeCommandRecord, encodeCommandRecord } from './command-record.ts';
 import { SeqIndex } from './seq-index.ts';
 
 export interface NodeStorage {
-  /** Durably persists what the Ready asks for (one fsync); returns only when it is on disk. */
-  persist(ready: Ready): void;
+  /**
+   * Durably persists what the Ready asks for (one fsync); resolves only when it is on disk. The
+   * event loop keeps running meanwhile, so requests arriving during the fsync join the next Ready.
+   */
+  persistAsync(ready: Ready): Promise<void>;
   /** Durably stores the node's own snapshot (from compact()) before the log is compacted. */
   saveSnapshot(snapshot: Snapshot): void;
   close(): void;
@@ -147,12 +150,16 @@ export class WriterNode {
   #entriesSinceSnapshot = 0;
   readonly #seqIndex = new SeqIndex();
   readonly #waiters = new Map<number, Waiter[]>();
+  /** Decided on the speculative state, not yet proposed (the drain loop proposes them together). */
+  #outbox: { readonly payload: Uint8Array | undefined; readonly results: readonly ItemResult[]; readonly settle: (result: NodeResult<WriteOutcome>) => void }[] = [];
   #waiterCount = 0;
   readonly #barriers = new Map<number, (result: NodeResult<Position>) => void>();
   #role: RaftRole = 'follower';
   #term = 0;
   #leaderId: string | null = null;
   #drainScheduled = false;
+  #draining = false;
+  #drained: (() => void) | undefined;
   #stopped = false;
   #expiryInFlight = false;
   #tickTimer: NodeJS.Timeout | undefined;
@@ -193,11 +200,13 @@ export class WriterNode {
     this.#scheduleDrain();
   }
 
-  stop(): void {
+  /** Stops timers, fails waiting requests, and closes the storage once no persist is in flight. */
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#tickTimer);
     clearInterval(this.#expiryTimer);
     this.#failAllWaiters({ code: 'stopped' });
+    if (this.#draining) await new Promise<void>((resolve) => (this.#drained = resolve));
     this.#storage.close();
   }
 
@@ -235,7 +244,7 @@ export class WriterNode {
     if (this.#role !== 'leader' || this.#speculative === undefined) {
       return Promise.resolve({ ok: false, error: { code: 'not_leader', leaderId: this.#leaderId } });
     }
-    if (this.#waiterCount >= this.#limits.pendingRequestsMax) return Promise.resolve({ ok: false, error: { code: 'overloaded' } });
+    if (this.#waiterCount + this.#outbox.length >= this.#limits.pendingRequestsMax) return Promise.resolve({ ok: false, error: { code: 'overloaded' } });
     const now = this.#clock();
     const commandId = this.#newId();
     const outcome = decideAndEvolve({ ...command, metadata: { now, commandId } }, this.#speculative);
@@ -308,43 +317,70 @@ export class WriterNode {
     return this.#committed;
   }
 
+  /**
+   * Queues a decided command; the drain loop proposes everything queued in one `propose()` (one
+   * AppendEntries per follower for all of it) and registers each request's waiter at its index.
+   * A command with no events waits for the last entry queued or proposed before it, because its
+   * answer (e.g. `exists`) may rest on it.
+   */
   #appendAndWait(commandId: string, now: number, events: readonly LedgerEvent[], results: readonly ItemResult[]): Promise<NodeResult<WriteOutcome>> {
-    let index: number;
-    let term: number;
-    if (events.length > 0) {
-      const proposed = this.#raft.propose([encodeCommandRecord({ commandId, occurredAt: now, events })]);
-      if (!proposed.ok) {
-        // Cannot happen while we are leader; the speculative state saw events that will not be appended.
-        this.#resetSpeculative();
-        return Promise.resolve({ ok: false, error: { code: 'not_leader', leaderId: this.#leaderId } });
-      }
-      this.stats.proposals += 1;
-      index = proposed.lastIndex;
-      term = proposed.term;
-      this.#speculativeIndex = index;
-      this.#scheduleDrain();
-    } else {
-      // Nothing to append, but the answer (e.g. `exists`) may rest on entries not yet applied.
-      index = this.#speculativeIndex;
-      term = index === 0 ? 0 : (this.#raft.termAt(index) ?? this.#term);
-      if (index <= this.#appliedIndex) {
-        return Promise.resolve({ ok: true, value: { results, position: { shard: this.#shard, seq: this.#committed.lastSeq } } });
-      }
+    if (events.length === 0 && this.#outbox.length === 0 && this.#speculativeIndex <= this.#appliedIndex) {
+      return Promise.resolve({ ok: true, value: { results, position: { shard: this.#shard, seq: this.#committed.lastSeq } } });
     }
-    return this.#waitForIndex(index, term, results);
+    const payload = events.length > 0 ? encodeCommandRecord({ commandId, occurredAt: now, events }) : undefined;
+    return new Promise((settle) => {
+      this.#outbox.push({ payload, results, settle });
+      this.#scheduleDrain();
+    });
+  }
+
+  #flushOutbox(): void {
+    if (this.#outbox.length === 0) return;
+    const items = this.#outbox;
+    this.#outbox = [];
+    const payloads: Uint8Array[] = [];
+    for (const item of items) if (item.payload !== undefined) payloads.push(item.payload);
+    let nextIndex = 0;
+    let proposedTerm = this.#term;
+    if (payloads.length > 0) {
+      const proposed = this.#raft.propose(payloads);
+      if (!proposed.ok) {
+        // Leadership was lost before these were appended; their effects are only in the discarded overlay.
+        for (const item of items) item.settle({ ok: false, error: { code: 'leadership_changed', leaderId: this.#leaderId } });
+        if (this.#role === 'leader') this.#resetSpeculative();
+        return;
+      }
+      this.stats.proposals += payloads.length;
+      nextIndex = proposed.firstIndex;
+      proposedTerm = proposed.term;
+    }
+    let index = this.#speculativeIndex;
+    let term = index === 0 ? 0 : (this.#raft.termAt(index) ?? this.#term);
+    for (const item of items) {
+      if (item.payload !== undefined) {
+        index = nextIndex;
+        nextIndex += 1;
+        term = proposedTerm;
+      }
+      if (index <= this.#appliedIndex) item.settle({ ok: true, value: { results: item.results, position: { shard: this.#shard, seq: this.#committed.lastSeq } } });
+      else this.#registerWaiter(index, term, item.results, item.settle);
+    }
+    this.#speculativeIndex = index;
   }
 
   #waitForIndex(index: number, term: number, results: readonly ItemResult[]): Promise<NodeResult<WriteOutcome>> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        if (this.#removeWaiter(waiter)) resolve({ ok: false, error: { code: 'commit_timeout' } });
-      }, this.#limits.commitWaitMsMax);
-      const waiter: Waiter = { index, term, results, settle: resolve, timer };
-      const list = this.#waiters.get(index);
-      if (list) list.push(waiter);
-      else this.#waiters.set(index, [waiter]);
-      this.#waiterCount += 1;
-    });
+    return new Promise((resolve) => this.#registerWaiter(index, term, results, resolve));
+  }
+
+  #registerWaiter(index: number, term: number, results: readonly ItemResult[], resolve: (result: NodeResult<WriteOutcome>) => void): void {
+    const timer = setTimeout(() => {
+      if (this.#removeWaiter(waiter)) resolve({ ok: false, error: { code: 'commit_timeout' } });
+    }, this.#limits.commitWaitMsMax);
+    const waiter: Waiter = { index, term, results, settle: resolve, timer };
+    const list = this.#waiters.get(index);
+    if (list) list.push(waiter);
+    else this.#waiters.set(index, [waiter]);
+    this.#waiterCount += 1;
   }
 
   #removeWaiter(waiter: Waiter): boolean {
@@ -358,20 +394,40 @@ export class WriterNode {
   }
 
   #scheduleDrain(): void {
-    if (this.#drainScheduled || this.#stopped) return;
+    // A running drain loop asks the core for the next Ready after each one, so it picks this up.
+    if (this.#drainScheduled || this.#draining || this.#stopped) return;
     this.#drainScheduled = true;
     // setImmediate lets every request of this event-loop turn join one Ready: one fsync for all.
     setImmediate(() => {
       this.#drainScheduled = false;
-      this.#drain();
+      this.#drain().catch((error: unknown) => {
+        // An I/O error while persisting: the only safe move is to crash and recover from disk.
+        this.#log.fatal({ err: error }, 'persisting the Raft log failed; crashing');
+        setImmediate(() => {
+          throw error;
+        });
+      });
     });
   }
 
-  #drain(): void {
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      await this.#drainLoop();
+    } finally {
+      this.#draining = false;
+      this.#drained?.();
+    }
+  }
+
+  async #drainLoop(): Promise<void> {
+    if (this.#role === 'leader') this.#flushOutbox();
     let ready = this.#raft.ready();
     while (ready !== undefined && !this.#stopped) {
       this.stats.readies += 1;
-      this.#storage.persist(ready);
+      await this.#storage.persistAsync(ready);
+      if (this.#stopped) return;
       if (ready.joinFloor !== undefined) this.#onJoinFloor?.(ready.joinFloor);
       this.stats.persistedEntries += ready.entries.length;
       if (ready.messages.length > 0) this.#transport.send(ready.messages);
@@ -390,6 +446,7 @@ export class WriterNode {
       if (ready.votingUnblocked) this.#onVotingUnblocked?.();
       this.#raft.advance(ready);
       this.#maybeSnapshot();
+      if (this.#role === 'leader') this.#flushOutbox();
       ready = this.#raft.ready();
     }
   }
@@ -418,7 +475,7 @@ export class WriterNode {
         }
       }
     }
-    if (this.#speculative !== undefined && this.#appliedIndex >= this.#speculativeIndex && this.#speculative.changedRecordCount > 0) {
+    if (this.#speculative !== undefined && this.#outbox.length === 0 && this.#appliedIndex >= this.#speculativeIndex && this.#speculative.changedRecordCount > 0) {
       // Everything the overlay saw is now committed: start a fresh, empty one.
       this.#speculative = createSpeculativeState(this.#committed);
     }
@@ -462,6 +519,8 @@ export class WriterNode {
   }
 
   #failAllWaiters(error: NodeError): void {
+    for (const item of this.#outbox) item.settle({ ok: false, error });
+    this.#outbox = [];
     for (const list of this.#waiters.values()) {
       for (const waiter of list) {
         clearTimeout(waiter.timer);

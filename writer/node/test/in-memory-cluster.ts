@@ -13,7 +13,7 @@ export interface InMemoryCluster {
   stop(): void;
 }
 
-const nullStorage: NodeStorage = { persist: () => undefined, saveSnapshot: () => undefined, close: () => undefined };
+const nullStorage: NodeStorage = { persistAsync: async () => undefined, saveSnapshot: () => undefined, close: () => undefined };
 
 export function startInMemoryCluster(ids: readonly string[], seed = 1): InMemoryCluster {
   const nodes = new Map<string, WriterNode>();
@@ -62,7 +62,7 @@ export function startInMemoryCluster(ids: readonly string[], seed = 1): InMemory
       throw new Error('no leader elected');
     },
     stop: () => {
-      for (const node of nodes.values()) node.stop();
+      for (const node of nodes.values()) void node.stop();
     },
   };
 }
