@@ -19,7 +19,7 @@ import { selectBatch, type PartitionMessage } from './batch-selection.ts';
 import type { PartitionStop } from './partition-stop.ts';
 
 /** Largest number of messages one call applies (bounds memory, statement size and lock time). */
-export const eventsPerBatchMax = 5_000;
+export const eventsPerBatchMax = 10_000;
 
 /** pg_advisory lock the rebuild takes exclusively to switch versions; batches take it shared. */
 export const versionSwitchLockKey = 7_461_001;
@@ -120,7 +120,7 @@ interface StoredAccount {
 
 async function loadAccounts(transaction: Transaction<unknown>, schema: string, ids: readonly string[]): Promise<Map<string, AccountRow>> {
   const result = await sql<StoredAccount>`SELECT id, shard, ledger, code, debits_must_not_exceed_credits, credits_must_not_exceed_debits, user_data,
-      debits_pending, debits_posted, credits_pending, credits_posted, created_seq, ${isoText(sql.ref('created_at'))} AS created_at, seq, ${isoText(sql.ref('updated_at'))} AS updated_at
+      debits_pending, debits_posted, credits_pending, credits_posted, created_seq, to_json(created_at) #>> '{}' AS created_at, seq, to_json(updated_at) #>> '{}' AS updated_at
     FROM ${sql.id(schema, 'accounts')} WHERE id = ANY(${ids}::text[])`.execute(transaction);
   return new Map(result.rows.map((row) => [row.id, {
     id: row.id, shard: row.shard, ledger: Number(row.ledger), code: Number(row.code),
@@ -141,24 +141,31 @@ async function loadTransfers(transaction: Transaction<unknown>, schema: string, 
   }]));
 }
 
-/** ISO-8601 UTC text with milliseconds, the same form the envelope carries. */
-function isoText(column: ReturnType<typeof sql.ref>) {
-  return sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-}
-
 async function writeFold(transaction: Transaction<unknown>, schema: string, fold: BatchFold): Promise<void> {
-  const accounts = fold.accounts;
-  if (accounts.length > 0) {
+  // Accounts created in this batch are inserted; the others exist and get their counters updated
+  // (a plain UPDATE, HOT when the page has room: no index changes).
+  const firstSeq = fold.applied[0]!.envelope.seq;
+  const created = fold.accounts.filter((account) => account.createdSeq >= firstSeq);
+  const changed = fold.accounts.filter((account) => account.createdSeq < firstSeq);
+  if (created.length > 0) {
     await sql`INSERT INTO ${sql.id(schema, 'accounts')} (id, shard, ledger, code, debits_must_not_exceed_credits, credits_must_not_exceed_debits, user_data,
         debits_pending, debits_posted, credits_pending, credits_posted, created_seq, created_at, seq, updated_at)
-      SELECT * FROM unnest(${accounts.map((a) => a.id)}::text[], ${accounts.map((a) => a.shard)}::integer[], ${accounts.map((a) => a.ledger)}::bigint[],
-        ${accounts.map((a) => a.code)}::bigint[], ${accounts.map((a) => a.debitsMustNotExceedCredits)}::boolean[], ${accounts.map((a) => a.creditsMustNotExceedDebits)}::boolean[],
-        ${accounts.map((a) => a.userData)}::text[], ${accounts.map((a) => a.debitsPending.toString())}::numeric[], ${accounts.map((a) => a.debitsPosted.toString())}::numeric[],
-        ${accounts.map((a) => a.creditsPending.toString())}::numeric[], ${accounts.map((a) => a.creditsPosted.toString())}::numeric[],
-        ${accounts.map((a) => a.createdSeq)}::bigint[], ${accounts.map((a) => a.createdAt)}::timestamptz[], ${accounts.map((a) => a.seq)}::bigint[],
-        ${accounts.map((a) => a.updatedAt)}::timestamptz[])
-      ON CONFLICT (id) DO UPDATE SET debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted,
-        credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted, seq = excluded.seq, updated_at = excluded.updated_at`.execute(transaction);
+      SELECT * FROM unnest(${created.map((a) => a.id)}::text[], ${created.map((a) => a.shard)}::integer[], ${created.map((a) => a.ledger)}::bigint[],
+        ${created.map((a) => a.code)}::bigint[], ${created.map((a) => a.debitsMustNotExceedCredits)}::boolean[], ${created.map((a) => a.creditsMustNotExceedDebits)}::boolean[],
+        ${created.map((a) => a.userData)}::text[], ${created.map((a) => a.debitsPending.toString())}::numeric[], ${created.map((a) => a.debitsPosted.toString())}::numeric[],
+        ${created.map((a) => a.creditsPending.toString())}::numeric[], ${created.map((a) => a.creditsPosted.toString())}::numeric[],
+        ${created.map((a) => a.createdSeq)}::bigint[], ${created.map((a) => a.createdAt)}::timestamptz[], ${created.map((a) => a.seq)}::bigint[],
+        ${created.map((a) => a.updatedAt)}::timestamptz[])`.execute(transaction);
+  }
+  if (changed.length > 0) {
+    const result = await sql`UPDATE ${sql.id(schema, 'accounts')} AS a
+      SET debits_pending = u.debits_pending, debits_posted = u.debits_posted, credits_pending = u.credits_pending, credits_posted = u.credits_posted,
+        seq = u.seq, updated_at = u.updated_at
+      FROM unnest(${changed.map((a) => a.id)}::text[], ${changed.map((a) => a.debitsPending.toString())}::numeric[], ${changed.map((a) => a.debitsPosted.toString())}::numeric[],
+        ${changed.map((a) => a.creditsPending.toString())}::numeric[], ${changed.map((a) => a.creditsPosted.toString())}::numeric[],
+        ${changed.map((a) => a.seq)}::bigint[], ${changed.map((a) => a.updatedAt)}::timestamptz[]) AS u(id, debits_pending, debits_posted, credits_pending, credits_posted, seq, updated_at)
+      WHERE a.id = u.id`.execute(transaction);
+    assert.equal(Number(result.numAffectedRows), changed.length, 'every changed account exists (loaded under the checkpoint lock)');
   }
   const transfers = fold.newTransfers;
   if (transfers.length > 0) {

@@ -5,13 +5,22 @@
  * (a fetch that raced the seek, a redelivery) is filtered by seq against the checkpoint inside the
  * batch transaction, so correctness never depends on Kafka's committed offsets.
  *
- * Each fetched batch is applied in chunks of at most `eventsPerBatch` messages, each chunk one
- * Postgres transaction (batch-apply.ts). A gap, a bad or an inconsistent event stops ITS partition
- * (paused, logged with shard, seq and reason, shown by health and metrics); others keep going.
- * A stopped partition stays stopped until the process restarts (after the cause is fixed).
+ * Fetching and applying overlap: kafkajs fetches the next batch only when `eachBatch` returns, so
+ * `eachBatch` only appends the fetched messages to the partition's queue (bounded:
+ * `queuedMessagesMax`, it waits for room) and a worker per partition applies the queue in chunks of
+ * at most `eventsPerBatch` messages, each chunk one Postgres transaction (batch-apply.ts). Queues
+ * are never dropped while a partition runs: after a rebalance the seek re-delivers from the
+ * checkpoint, and what is already applied is skipped by seq, so no message can fall between
+ * Kafka's position and the queue.
+ *
+ * A gap, a bad or an inconsistent event stops ITS partition (paused, queue dropped, logged with
+ * shard, seq and reason, shown by health and metrics); others keep going. A stopped partition
+ * stays stopped until the process restarts (after the cause is fixed). An unexpected failure
+ * (Postgres unreachable, a broken invariant) is fatal: `onFatal` is called and the process
+ * should exit and be restarted — its position is in Postgres, so nothing is lost.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../common/logger.ts';
 import { applyBatch, eventsPerBatchMax, type ApplyOutcome, type ApplyTarget } from './batch-apply.ts';
 import { describeStop, type PartitionStop } from './partition-stop.ts';
@@ -33,6 +42,8 @@ export interface ProjectionConsumerOptions {
   readonly now?: () => number;
   /** Called after every committed batch transaction (tests, the rebuild's progress). */
   readonly onBatch?: (shard: number, outcome: ApplyOutcome) => void;
+  /** An unexpected failure: the consumer has stopped; the process should exit (default: log only). */
+  readonly onFatal?: (error: unknown) => void;
 }
 
 export interface PartitionStatus {
@@ -45,13 +56,27 @@ export const fetchBytesPerPartitionMax = 4 * 1024 * 1024;
 export const fetchBytesMax = 16 * 1024 * 1024;
 export const fetchWaitMsMax = 100;
 export const sessionTimeoutMs = 10_000;
+/** Messages a partition's queue holds before `eachBatch` waits for the worker (plus one fetch). */
+export const queuedMessagesMax = 2 * eventsPerBatchMax;
+const queueWaitSliceMs = 500;
 
+interface PartitionQueue {
+  readonly shard: number;
+  messages: KafkaMessage[];
+  highWatermark: string;
+  /** Resolved when the worker has taken messages (room may have freed). */
+  drained: (() => void) | undefined;
+  /** Resolved when messages arrive. */
+  arrived: (() => void) | undefined;
+  worker: Promise<void> | undefined;
+}
 export class ProjectionConsumer {
   readonly #options: ProjectionConsumerOptions;
   readonly #consumer: Consumer;
   readonly #eventsPerBatch: number;
   readonly #stops = new Map<number, PartitionStop>();
   readonly #checkpoints = new Map<number, number>();
+  readonly #queues = new Map<number, PartitionQueue>();
   #running = false;
 
   constructor(options: ProjectionConsumerOptions) {
@@ -75,7 +100,7 @@ export class ProjectionConsumer {
     const { topic, log } = this.#options;
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
       const partitions = event.payload.memberAssignment[topic] ?? [];
-      void this.#seekToCheckpoints(partitions).catch((error: unknown) => log.error({ err: error, partitions }, 'seeking to the checkpoints failed; duplicates will be skipped by seq'));
+      void this.#seekToCheckpoints(partitions).catch((error: unknown) => this.#fatal(error, 'seeking to the checkpoints failed'));
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
       log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
@@ -96,7 +121,17 @@ export class ProjectionConsumer {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    for (const queue of this.#queues.values()) {
+      queue.arrived?.();
+      queue.drained?.();
+    }
     await this.#consumer.disconnect();
+    await Promise.all([...this.#queues.values()].map((queue) => queue.worker));
+  }
+
+  #fatal(error: unknown, what: string): void {
+    this.#options.log.fatal({ err: error }, `${what}: the projection stops (its position is in Postgres; restart it)`);
+    void this.stop().finally(() => this.#options.onFatal?.(error));
   }
 
   stoppedPartitions(): PartitionStop[] {
@@ -130,18 +165,56 @@ export class ProjectionConsumer {
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
-    const { db, target, log, metrics } = this.#options;
+    const { batch, resolveOffset, heartbeat, pause } = payload;
     const shard = batch.partition;
-    const labels = { shard: String(shard) };
-    if (this.#stops.has(shard)) {
+    if (this.#stops.has(shard) || !this.#running) {
       pause();
       return;
     }
+    const queue = this.#queue(shard);
+    queue.messages.push(...batch.messages);
+    queue.highWatermark = batch.highWatermark;
+    queue.arrived?.();
+    const last = batch.messages.at(-1);
+    if (last !== undefined) resolveOffset(last.offset);
+    while (this.#running && !this.#stops.has(shard) && queue.messages.length > queuedMessagesMax) {
+      await new Promise<void>((resolve) => {
+        queue.drained = resolve;
+        setTimeout(resolve, queueWaitSliceMs);
+      });
+      queue.drained = undefined;
+      await heartbeat();
+    }
+  }
+
+  #queue(shard: number): PartitionQueue {
+    let queue = this.#queues.get(shard);
+    if (queue === undefined) {
+      queue = { shard, messages: [], highWatermark: '0', drained: undefined, arrived: undefined, worker: undefined };
+      this.#queues.set(shard, queue);
+      const started = queue;
+      queue.worker = this.#work(started).catch((error: unknown) => this.#fatal(error, `applying shard ${shard} failed`));
+    }
+    return queue;
+  }
+
+  /** The partition's worker: applies its queue in bounded chunks, one transaction each. */
+  async #work(queue: PartitionQueue): Promise<void> {
+    const { db, target, log, metrics, topic } = this.#options;
+    const shard = queue.shard;
+    const labels = { shard: String(shard) };
     const now = this.#options.now ?? Date.now;
-    for (let start = 0; start < batch.messages.length; start += this.#eventsPerBatch) {
-      if (!isRunning() || isStale()) return;
-      const messages = batch.messages.slice(start, start + this.#eventsPerBatch);
+    while (this.#running && !this.#stops.has(shard)) {
+      if (queue.messages.length === 0) {
+        await new Promise<void>((resolve) => {
+          queue.arrived = resolve;
+          setTimeout(resolve, queueWaitSliceMs);
+        });
+        queue.arrived = undefined;
+        continue;
+      }
+      const messages = queue.messages.splice(0, this.#eventsPerBatch);
+      queue.drained?.();
       const started = performance.now();
       const outcome = await applyBatch(db, { shard, messages, target });
       const seconds = (performance.now() - started) / 1_000;
@@ -154,19 +227,18 @@ export class ProjectionConsumer {
       this.#setCheckpoint(shard, outcome.checkpointAfter);
       if (outcome.lastOccurredAt !== undefined) metrics.lagMs.set(labels, Math.max(0, now() - Date.parse(outcome.lastOccurredAt)));
       if (outcome.resolvedOffset !== undefined) {
-        resolveOffset(outcome.resolvedOffset);
-        const lag = BigInt(batch.highWatermark) - 1n - BigInt(outcome.resolvedOffset);
+        const lag = BigInt(queue.highWatermark) - 1n - BigInt(outcome.resolvedOffset);
         metrics.lagEvents.set(labels, Number(lag < 0n ? 0n : lag));
       }
       this.#options.onBatch?.(shard, outcome);
       if (outcome.stop !== undefined) {
         this.#stops.set(shard, outcome.stop);
+        queue.messages = [];
         metrics.partitionStopped.set({ shard: String(shard), code: outcome.stop.code }, 1);
         log.error({ shard, seq: outcome.stop.seq, offset: outcome.stop.offset, code: outcome.stop.code, reason: outcome.stop.reason }, describeStop(outcome.stop));
-        pause();
-        return;
+        if (this.#running) this.#consumer.pause([{ topic, partitions: [shard] }]);
+        queue.drained?.();
       }
-      await heartbeat();
     }
   }
 }

@@ -5,6 +5,7 @@
  * envelope with a dense seq. The final Decider state is returned so tests can compare the
  * projected rows with the source of truth.
  */
+import assert from 'node:assert/strict';
 import { encodeEnvelopeMessage, type EnvelopeInput, type EnvelopeMessage } from '../../common/events/envelope.ts';
 import { decide, evolve, initialState, type CommittedLedgerState, type LedgerCommand, type TransferInput } from '../../writer/ledger/index.ts';
 
@@ -26,6 +27,9 @@ export interface LedgerHistory {
   readonly state: CommittedLedgerState;
 }
 
+/** Accounts per CreateAccounts command (the Decider takes at most batchItemsMax items). */
+export const accountsPerCommandMax = 1_000;
+
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -38,10 +42,16 @@ export function mulberry32(seed: number): () => number {
 }
 
 export function generateHistory(options: HistoryOptions): LedgerHistory {
+  const state = initialState();
+  const inputs = [...historyInputs(options, state)];
+  return { inputs, state };
+}
+
+/** The same history, one envelope at a time (for histories too large to hold), evolving `state`. */
+export function* historyInputs(options: HistoryOptions, state: CommittedLedgerState = initialState()): Generator<EnvelopeInput> {
   const random = mulberry32(options.seed);
   const pick = (count: number) => Math.floor(random() * count);
-  const state = initialState();
-  const inputs: EnvelopeInput[] = [];
+  let inputs: EnvelopeInput[] = [];
   let now = options.startMs ?? Date.UTC(2026, 10, 21, 23, 59, 0);
   const interval = options.commandIntervalMs ?? 7;
   let commandNumber = 0;
@@ -58,10 +68,14 @@ export function generateHistory(options: HistoryOptions): LedgerHistory {
   };
   const accountId = (index: number) => `s${options.shard}-acct-${index}`;
   const ledgerOf = (index: number) => (index % 5 === 4 ? 2 : 1);
-  run((metadata) => ({
-    type: 'CreateAccounts', metadata,
-    data: { accounts: Array.from({ length: options.accounts }, (_, index) => ({ id: accountId(index), ledger: ledgerOf(index), code: 10 + (index % 3), ...(index === 0 ? { userData: 'operator' } : {}) })) },
-  }));
+  for (let first = 0; first < options.accounts; first += accountsPerCommandMax) {
+    const count = Math.min(accountsPerCommandMax, options.accounts - first);
+    run((metadata) => ({
+      type: 'CreateAccounts', metadata,
+      data: { accounts: Array.from({ length: count }, (_, offset) => first + offset).map((index) => ({ id: accountId(index), ledger: ledgerOf(index), code: 10 + (index % 3), ...(index === 0 ? { userData: 'operator' } : {}) })) },
+    }));
+  }
+  assert.equal(state.lastSeq, options.accounts, 'every account was created');
   const pendingIds: string[] = [];
   let submitted = 0;
   let transferNumber = 0;
@@ -94,8 +108,10 @@ export function generateHistory(options: HistoryOptions): LedgerHistory {
       now += 1_000;
       run((metadata) => ({ type: 'ExpirePendingTransfers', metadata, data: { now: metadata.now } }));
     }
+    yield* inputs;
+    inputs = [];
   }
-  return { inputs, state };
+  yield* inputs;
 }
 
 export function historyMessages(history: LedgerHistory): EnvelopeMessage[] {

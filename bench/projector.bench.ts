@@ -1,0 +1,206 @@
+/**
+ * `npm run bench:projector` — the projector's two figures (issue 6), on the same real Kafka and
+ * Postgres the tests use (KAFKA_BROKERS / DATABASE_URL, or a local broker and Postgres):
+ *
+ * 1. Replay: BENCH_PROJECTOR_EVENTS (default 1,000,000) events of a Decider-generated history —
+ *    accounts, then single-phase and two-phase transfers, posts, voids, expiries — published to a
+ *    fresh topic, then replayed by the real projector process (projector/main.ts) into a fresh
+ *    database. Rate = events applied / time from the first to the last checkpoint observed.
+ *    In the same run, the insert-only rows that replay produced (transfers and account entries,
+ *    3 rows per transfer event) are COPYed (psql \copy, same columns and indexes) into empty
+ *    tables: the raw rate is events / COPY time. Target: replay ≥ 50% of raw.
+ * 2. Freshness: with the projector caught up, transfers are published at BENCH_FRESHNESS_RATE
+ *    (default 5,000/s) for BENCH_FRESHNESS_SECONDS (default 10) by a transactional producer — one
+ *    transaction per 10 ms tick, as a writer's publisher would batch. "Writer commit" is the
+ *    moment a batch is handed to the publisher (before the Kafka transaction, so Kafka's latency
+ *    counts); "visible" is when the checkpoint notification covering its seq arrives over LISTEN.
+ *    Target: p50 ≤ 20 ms, p99 ≤ 100 ms.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import type { Kafka } from 'kafkajs';
+import { encodeEnvelopeMessage, type EnvelopeMessage } from '../common/events/envelope.ts';
+import { createKafka } from '../common/kafka/client.ts';
+import { createLogger } from '../common/logger.ts';
+import { checkpointChannel } from '../projector/batch-apply.ts';
+import { historyInputs } from '../projector/test/ledger-history.ts';
+import { createTopic, publish, waitUntil } from '../projector/test/publish.ts';
+import { freePort } from '../test/support/ports.ts';
+import { runNodeScript, type RunningProcess } from '../test/support/processes.ts';
+import { startTestServices } from '../test/support/services.ts';
+import { createTestDatabase, uniqueName, uniqueTopic, type TestDatabase } from '../test/support/isolation.ts';
+
+const log = createLogger('bench-projector', 'warn');
+const replayEvents = Number(process.env.BENCH_PROJECTOR_EVENTS ?? 1_000_000);
+const freshnessRate = Number(process.env.BENCH_FRESHNESS_RATE ?? 5_000);
+const freshnessSeconds = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 10);
+const publishChunk = 2_000; // one record batch stays under the broker's 1 MB message limit
+const tickMs = 10;
+const replayTimeoutMs = 30 * 60_000;
+
+const services = await startTestServices(log);
+const cleanups: (() => Promise<void>)[] = [async () => services.stop()];
+try {
+  console.log(`[bench:projector] ${services.description}`);
+  const kafka = createKafka({ clientId: 'bench-projector', brokers: services.kafkaBrokers, log });
+  const replay = await benchReplay(kafka);
+  const freshness = await benchFreshness(kafka);
+  console.log('\n== projector benchmark ==');
+  console.log(`replay:    ${replay.events.toLocaleString('en')} events in ${replay.seconds.toFixed(1)} s = ${Math.round(replay.rate).toLocaleString('en')} events/s`);
+  console.log(`raw COPY:  ${replay.rows.toLocaleString('en')} rows (${replay.events.toLocaleString('en')} events) in ${replay.copySeconds.toFixed(1)} s = ${Math.round(replay.rawRate).toLocaleString('en')} events/s`);
+  console.log(`ratio:     ${(100 * replay.rate / replay.rawRate).toFixed(0)}% of raw COPY (target ≥ 50%)`);
+  console.log(`freshness: ${freshness.count.toLocaleString('en')} transfers at ${Math.round(freshness.achievedRate).toLocaleString('en')}/s: p50 ${freshness.p50.toFixed(1)} ms, p99 ${freshness.p99.toFixed(1)} ms, max ${freshness.max.toFixed(1)} ms (target p50 ≤ 20, p99 ≤ 100)`);
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
+}
+
+async function startProjector(database: TestDatabase<unknown>, topic: string): Promise<RunningProcess> {
+  const child = runNodeScript('projector/main.ts', {
+    ...process.env,
+    DATABASE_URL: database.url, KAFKA_BROKERS: services.kafkaBrokers.join(','), KAFKA_TOPIC: topic, LEDGER_SHARDS: '1',
+    PROJECTOR_HTTP_PORT: String(await freePort()), PROJECTOR_GROUP_ID: uniqueName('bench'), LOG_LEVEL: 'warn',
+  });
+  cleanups.push(async () => {
+    if (child.child.exitCode === null) child.child.kill('SIGTERM');
+    await child.exited;
+  });
+  return child;
+}
+
+async function checkpoint(db: Kysely<unknown>): Promise<number> {
+  const result = await sql<{ seq: string }>`SELECT seq FROM ledger.checkpoints WHERE shard = 0`.execute(db).catch(() => ({ rows: [] }));
+  return Number(result.rows[0]?.seq ?? 0);
+}
+
+async function benchReplay(kafka: Kafka) {
+  const topic = uniqueTopic('bench.projector.replay');
+  await createTopic(kafka, topic, 1);
+  const started = performance.now();
+  let chunk: EnvelopeMessage[] = [];
+  let published = 0;
+  const transactionalId = uniqueName('bench-replay');
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 });
+  await producer.connect();
+  const flush = async () => {
+    const transaction = await producer.transaction();
+    await transaction.send({ topic, messages: chunk.map((message) => ({ ...message, headers: { ...message.headers } })) });
+    await transaction.commit();
+    published += chunk.length;
+    chunk = [];
+    process.stdout.write(`\rpublishing the history: ${published.toLocaleString('en')} / ${replayEvents.toLocaleString('en')} events`);
+  };
+  for (const input of historyInputs({ seed: 2026, shard: 0, accounts: 10_000, transfers: Number.MAX_SAFE_INTEGER, transfersPerCommandMax: 200 })) {
+    chunk.push(encodeEnvelopeMessage(input));
+    if (chunk.length === publishChunk) await flush();
+    if (published + chunk.length >= replayEvents) break;
+  }
+  if (chunk.length > 0) await flush();
+  await producer.disconnect();
+  console.log(` (${((performance.now() - started) / 1_000).toFixed(1)} s)`);
+
+  const database = await createTestDatabase<unknown>(services.databaseUrl, 'bench_replay');
+  cleanups.push(() => database.drop());
+  await startProjector(database, topic);
+  let first: { seq: number; at: number } | undefined;
+  let last = { seq: 0, at: 0 };
+  await waitUntil(async () => {
+    const seq = await checkpoint(database.db);
+    const at = performance.now();
+    if (seq > 0 && first === undefined) first = { seq, at };
+    if (seq !== last.seq) last = { seq, at };
+    if (first !== undefined) {
+      const rate = (seq - first.seq) / Math.max(0.001, (at - first.at) / 1_000);
+      const eta = rate > 0 ? (published - seq) / rate : Infinity;
+      process.stdout.write(`\rreplaying: ${seq.toLocaleString('en')} / ${published.toLocaleString('en')} events, ${Math.round(rate).toLocaleString('en')} events/s, ETA ${eta.toFixed(0)} s   `);
+    }
+    return seq === published;
+  }, replayTimeoutMs, 'the replay to finish');
+  console.log('');
+  const seconds = (last.at - first!.at) / 1_000;
+  const rate = (last.seq - first!.seq) / seconds;
+
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'bench-projector-'));
+  cleanups.push(async () => rmSync(directory, { recursive: true, force: true }));
+  await sql`CREATE SCHEMA bench_raw`.execute(database.db);
+  let rows = 0;
+  let copySeconds = 0;
+  for (const table of ['transfers', 'account_entries']) {
+    await sql`CREATE TABLE ${sql.id('bench_raw', table)} (LIKE ${sql.id('ledger_v1', table)} INCLUDING ALL)`.execute(database.db);
+    const file = path.join(directory, `${table}.copy`);
+    psql(database.url, `\\copy ledger_v1.${table} TO '${file}'`);
+    const copyStarted = performance.now();
+    const output = psql(database.url, `\\copy bench_raw.${table} FROM '${file}'`);
+    copySeconds += (performance.now() - copyStarted) / 1_000;
+    rows += Number(/COPY (\d+)/.exec(output)?.[1] ?? 0);
+  }
+  const events = published;
+  return { events, seconds, rate, rows, copySeconds, rawRate: events / copySeconds };
+}
+
+function psql(url: string, command: string): string {
+  return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', command], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+}
+
+async function benchFreshness(kafka: Kafka) {
+  const topic = uniqueTopic('bench.projector.fresh');
+  await createTopic(kafka, topic, 1);
+  const count = freshnessRate * freshnessSeconds;
+  const messages: EnvelopeMessage[] = [];
+  for (const input of historyInputs({ seed: 99, shard: 0, accounts: 1_000, transfers: Number.MAX_SAFE_INTEGER, transfersPerCommandMax: 50 })) {
+    if (input.event.type !== 'AccountCreated' && input.event.type !== 'TransferCreated') continue;
+    if (input.event.type === 'TransferCreated' && input.event.data.pending) continue;
+    messages.push(encodeEnvelopeMessage({ ...input, seq: messages.length + 1 }));
+    if (messages.length >= 1_000 + count) break;
+  }
+  const warmUp = messages.slice(0, 1_000);
+  await publish(kafka, topic, warmUp, uniqueName('bench-fresh-warm'));
+  const database = await createTestDatabase<unknown>(services.databaseUrl, 'bench_fresh');
+  cleanups.push(() => database.drop());
+  await startProjector(database, topic);
+  await waitUntil(async () => (await checkpoint(database.db)) === warmUp.length, 60_000, 'the projector to catch up with the warm-up');
+
+  const listener = new pg.Client({ connectionString: database.url });
+  await listener.connect();
+  cleanups.push(() => listener.end());
+  const committedAt = new Float64Array(messages.length + 1);
+  const latencies: number[] = [];
+  let visibleSeq = warmUp.length;
+  listener.on('notification', (notification) => {
+    const at = performance.now();
+    const { seq } = JSON.parse(notification.payload ?? '{}') as { seq: number };
+    for (let covered = visibleSeq + 1; covered <= seq; covered += 1) latencies.push(at - committedAt[covered]!);
+    visibleSeq = Math.max(visibleSeq, seq);
+  });
+  await listener.query(`LISTEN ${checkpointChannel}`);
+
+  // Short retries: right after a commit the broker may still answer CONCURRENT_TRANSACTIONS (kafkajs waits 100 ms by default).
+  const producer = kafka.producer({ transactionalId: uniqueName('bench-fresh'), idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: { retries: 50, initialRetryTime: 5, maxRetryTime: 50 } });
+  await producer.connect();
+  const paced = messages.slice(warmUp.length);
+  let sent = 0;
+  const started = performance.now();
+  while (sent < paced.length) {
+    const due = Math.min(paced.length, Math.floor(((performance.now() - started) / 1_000) * freshnessRate));
+    if (due > sent) {
+      const batch = paced.slice(sent, due);
+      const at = performance.now();
+      for (let index = 0; index < batch.length; index += 1) committedAt[warmUp.length + sent + index + 1] = at;
+      const transaction = await producer.transaction();
+      await transaction.send({ topic, messages: batch.map((message) => ({ ...message, headers: { ...message.headers } })) });
+      await transaction.commit();
+      sent = due;
+    }
+    const nextTick = started + (Math.floor((performance.now() - started) / tickMs) + 1) * tickMs;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextTick - performance.now())));
+  }
+  const achievedRate = paced.length / ((performance.now() - started) / 1_000);
+  await producer.disconnect();
+  await waitUntil(() => visibleSeq === messages.length, 60_000, 'the last transfer to become visible');
+  latencies.sort((a, b) => a - b);
+  const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return { count: latencies.length, achievedRate, p50: quantile(0.5), p99: quantile(0.99), max: latencies.at(-1)! };
+}
