@@ -62,6 +62,17 @@ describe('npm start', () => {
       if (round === 'first') expect(migrationsApplied).toBeGreaterThan(0);
       else expect(migrationsApplied).toBe(0); // the second start found the first one's database
       if (round === 'second') expect(platform.output()).not.toContain('formatted Kafka storage');
+      if (round === 'first') {
+        // The documented policy: a child that dies after start-up is reported loudly and restarted.
+        const victims = processesWithEnvironment('WRITER_DATA_DIR', path.join(dataDir, 'writer-2'));
+        expect(victims).toHaveLength(1);
+        process.kill(victims[0]!, 'SIGKILL');
+        await platform.waitForOutput(/writer-2 DIED \(SIGKILL\); restarting/, 15_000);
+        const deadline = Date.now() + 30_000;
+        while (await httpStatus(healthUrls[1]!) !== 200 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await httpStatus(healthUrls[1]!)).toBe(200);
+        expect(processesWithEnvironment('WRITER_DATA_DIR', path.join(dataDir, 'writer-2'))).not.toEqual(victims);
+      }
 
       platform.child.kill('SIGINT');
       const exit = await Promise.race([platform.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), stopTimeoutMs))]);
