@@ -39,6 +39,8 @@ export interface ApplyOutcome {
   readonly checkpointBefore: number;
   readonly checkpointAfter: number;
   readonly applied: number;
+  /** Of `applied`, how many transfer-creating events (TransferCreated, PendingTransferPosted/Voided). */
+  readonly transfersCreated: number;
   readonly duplicates: number;
   /** occurredAt of the last applied event (for lag in ms). */
   readonly lastOccurredAt: string | undefined;
@@ -88,6 +90,7 @@ export async function applyBatch(db: AnyDatabase, options: ApplyOptions): Promis
     const resolvedOffset = fold?.stop !== undefined ? last?.offset : selection.lastExaminedOffset;
     return {
       versionSchema, checkpointBefore: checkpoint, checkpointAfter, applied: applied.length, duplicates: selection.duplicates,
+      transfersCreated: applied.filter(({ envelope }) => envelope.type === 'TransferCreated' || envelope.type === 'PendingTransferPosted' || envelope.type === 'PendingTransferVoided').length,
       lastOccurredAt: last?.envelope.occurredAt, resolvedOffset, stop,
     };
   });
