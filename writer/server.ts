@@ -33,10 +33,12 @@ try {
     raft: {
       id: config.nodeId,
       start: opened.start,
-      // One tick = 10 ms: elections after 150–300 ms of silence, heartbeats every 30 ms.
-      electionTicksMin: 15,
-      electionTicksMax: 30,
+      // One tick = 10 ms: elections after 300–600 ms of silence, heartbeats every 30 ms. Shorter
+      // timeouts caused needless elections while a node applied large batches on a busy machine.
+      electionTicksMin: 30,
+      electionTicksMax: 60,
       heartbeatTicks: 3,
+      committedEntriesPerReadyMax: 64,
       entriesPerMessageMax: 256,
       bytesPerMessageMax: 8 * 1024 * 1024,
       inflightMessagesMax: 16,

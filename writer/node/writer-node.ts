@@ -63,6 +63,9 @@ export const writerNodeLimitsDefault: WriterNodeLimits = {
   expiryCheckMs: 100,
 };
 
+/** Longest stretch of Ready processing before the loop yields to timers and sockets. */
+export const drainSliceMsMax = 20;
+
 export type WriteCommand =
   | { readonly type: 'CreateAccounts'; readonly data: { readonly accounts: readonly AccountInput[] } }
   | { readonly type: 'CreateTransfers'; readonly data: { readonly transfers: readonly TransferInput[] } };
@@ -422,6 +425,7 @@ export class WriterNode {
   }
 
   async #drainLoop(): Promise<void> {
+    let sliceStarted = performance.now();
     if (this.#role === 'leader') this.#flushOutbox();
     let ready = this.#raft.ready();
     while (ready !== undefined && !this.#stopped) {
@@ -446,6 +450,13 @@ export class WriterNode {
       if (ready.votingUnblocked) this.#onVotingUnblocked?.();
       this.#raft.advance(ready);
       this.#maybeSnapshot();
+      if (performance.now() - sliceStarted > drainSliceMsMax) {
+        // Let timers (heartbeats, election ticks) and sockets run between long stretches of work,
+        // so applying a backlog does not starve the heartbeats and cause needless elections.
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStarted = performance.now();
+        if (this.#stopped) return;
+      }
       if (this.#role === 'leader') this.#flushOutbox();
       ready = this.#raft.ready();
     }
