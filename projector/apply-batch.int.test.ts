@@ -11,6 +11,7 @@ import type { LedgerEvent } from '../writer/ledger/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/isolation.ts';
 import { applyBatch, eventsPerBatchMax, type ApplyOutcome } from './batch-apply.ts';
 import type { PartitionMessage } from './batch-selection.ts';
+import type { LedgerReadModelDatabase } from './read-model-database.ts';
 import { asConsumed, dumpVersion } from './test/read-model-dump.ts';
 import { generateHistory, historyMessages } from './test/ledger-history.ts';
 
@@ -102,6 +103,10 @@ describe('applyBatch on real Postgres', () => {
       { day: '2026-11-22', ledger: '1', account_id: 'bob', debits: '0', credits: '400', closing_balance: '1650' },
     ]);
     expect(await rows(db, `SELECT shard, seq, kafka_offset FROM ledger.checkpoints WHERE shard = ${shard}`)).toEqual([{ shard, seq: '9', kafka_offset: '8' }]);
+    // The Kysely types readers use match the views.
+    const typed = db as Kysely<LedgerReadModelDatabase>;
+    expect(await typed.selectFrom('ledger.accounts').select(['id', 'balance', 'seq']).where('id', '=', 'bob').execute()).toEqual([{ id: 'bob', balance: '1650', seq: '9' }]);
+    expect(await typed.selectFrom('ledger.transfers').select(['id', 'status', 'resolved_by']).where('id', '=', 't2').execute()).toEqual([{ id: 't2', status: 'posted', resolved_by: 't3' }]);
   });
 
   it('a gap, a malformed event and an inconsistent event stop the partition after committing the events before them', async () => {
