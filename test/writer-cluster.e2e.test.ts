@@ -10,6 +10,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Prng } from '../writer/raft/sim/prng.ts';
 import { runNodeScript } from './support/processes.ts';
 import { postJson, WriterCluster, type WriterProcess } from './support/writer-cluster.ts';
 
@@ -52,14 +53,8 @@ async function sendUntilAnswered(path: string, body: unknown, random: () => numb
 }
 
 function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.float();
 }
 
 async function lookupAll(node: WriterProcess, ids: string[]): Promise<Map<string, { debitAccountId: string; creditAccountId: string; amount: string }>> {
@@ -156,7 +151,6 @@ describe('writer cluster of three real processes', () => {
   }, 120_000);
 
   it('a leader paused past the election timeout does not accept writes as a stale leader', async () => {
-    const random = seededRandom(7);
     const oldLeader = await cluster.waitForLeader();
     cluster.pause(oldLeader);
     const newLeader = await cluster.waitForLeader(15_000, oldLeader);
@@ -172,7 +166,6 @@ describe('writer cluster of three real processes', () => {
     expect(new Set(views.map((view) => view.stateDigest)).size).toBe(1);
     const found = await lookupAll(oldLeader, ['stale-check']);
     expect(found.get('stale-check')?.amount).toBe('5');
-    void random;
   }, 120_000);
 
   it('a node that lost its disk rejoins as a non-voter and votes again only after ledgerctl re-adds and promotes it', async () => {
