@@ -15,7 +15,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const log = createLogger('test-setup', (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'warn');
+  const log = createLogger('test-setup', (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'error');
   const started = Date.now();
   let services;
   try {
