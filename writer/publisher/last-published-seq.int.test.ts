@@ -1,0 +1,68 @@
+/**
+ * findLastPublishedSeq on real Kafka: committed transactions followed by an aborted one and by
+ * transaction markers; tiny windows force the read to widen below the trailing aborted records.
+ */
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '../../common/kafka/client.ts';
+import { createLogger } from '../../common/logger.ts';
+import { uniqueName, uniqueTopic } from '../../test/support/isolation.ts';
+import { findLastPublishedSeq, lastPublishedSeqLimitsDefault, type LastPublishedSeqLimits } from './last-published-seq.ts';
+
+const log = createLogger('last-published-seq-test', 'error');
+const tinyWindows: LastPublishedSeqLimits = { ...lastPublishedSeqLimitsDefault, windowOffsetsInitial: 2, windowOffsetsMax: 4 };
+
+async function createTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** One transaction carrying records with the given seq headers, committed or aborted. */
+async function transaction(kafka: Kafka, topic: string, seqs: number[], outcome: 'commit' | 'abort'): Promise<void> {
+  const producer = kafka.producer({ transactionalId: uniqueName('last-seq-test'), idempotent: true, maxInFlightRequests: 1, transactionTimeout: 30_000 });
+  await producer.connect();
+  try {
+    const open = await producer.transaction();
+    await open.send({ topic, messages: seqs.map((seq) => ({ key: '0', partition: 0, value: `event ${seq}`, headers: { seq: String(seq), type: 'Test' } })) });
+    if (outcome === 'commit') await open.commit();
+    else await open.abort();
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+describe('findLastPublishedSeq', () => {
+  let kafka: Kafka;
+
+  beforeAll(() => {
+    kafka = createKafka({ clientId: 'last-published-seq-test', brokers: inject('kafkaBrokers'), log });
+  });
+
+  it('is 0 for an empty partition and for one holding only an aborted transaction', async () => {
+    const topic = uniqueTopic('last-seq-empty');
+    await createTopic(kafka, topic);
+    expect(await findLastPublishedSeq(kafka, topic, 0, log)).toBe(0);
+    await transaction(kafka, topic, [1, 2, 3], 'abort');
+    expect(await findLastPublishedSeq(kafka, topic, 0, log, tinyWindows)).toBe(0);
+  });
+
+  it('skips a trailing aborted transaction and the markers, widening the window below them', async () => {
+    const topic = uniqueTopic('last-seq-aborted');
+    await createTopic(kafka, topic);
+    await transaction(kafka, topic, [1, 2, 3], 'commit');
+    await transaction(kafka, topic, [4, 5], 'commit');
+    // Offsets: 0-2 seq 1-3, 3 marker, 4-5 seq 4-5, 6 marker: the last record is a marker.
+    expect(await findLastPublishedSeq(kafka, topic, 0, log, tinyWindows)).toBe(5);
+    await transaction(kafka, topic, [6, 7, 8, 9, 10], 'abort');
+    // Offsets 7-11 aborted, 12 abort marker: windows [11,13), [7,11) hold nothing committed, [3,7) does.
+    expect(await findLastPublishedSeq(kafka, topic, 0, log, tinyWindows)).toBe(5);
+    expect(await findLastPublishedSeq(kafka, topic, 0, log)).toBe(5);
+    await transaction(kafka, topic, [6], 'commit');
+    expect(await findLastPublishedSeq(kafka, topic, 0, log, tinyWindows)).toBe(6);
+  });
+});
