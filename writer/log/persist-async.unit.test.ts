@@ -27,3 +27,21 @@ describe('RaftStorage.persistAsync', () => {
     storage.close();
   });
 });
+
+describe('commit-only hard states (etcd MustSync)', () => {
+  it('are written without an fsync of their own, while a new term or vote is synced', async () => {
+    const directory = temporaryDirectory();
+    const { storage } = openStorage(directory);
+    await storage.persistAsync(ready({ entries: entries(1, 3, 1), hardState: hardState(1, 0, 'node-1') }));
+    expect(storage.stats.logFsyncCount).toBe(1);
+    await storage.persistAsync(ready({ hardState: hardState(1, 3, 'node-1') }));
+    storage.persist(ready({ hardState: hardState(1, 3, 'node-1') }));
+    expect(storage.stats.logFsyncCount).toBe(1);
+    await storage.persistAsync(ready({ hardState: hardState(2, 3, null) }));
+    expect(storage.stats.logFsyncCount).toBe(2);
+    storage.close();
+    const reopened = openStorage(directory);
+    expect(reopened.state.hardState).toEqual(hardState(2, 3, null));
+    reopened.storage.close();
+  });
+});

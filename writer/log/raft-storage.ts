@@ -397,7 +397,13 @@ export class RaftStorage {
         this.#stats.entriesWritten += entries.length;
       }
     }
-    return { sync: writer.length > 0 || newSegmentFirstIndex !== undefined, created: newSegmentFirstIndex !== undefined, newSegmentFirstIndex };
+    // As etcd's MustSync: a hard state that only moves the commit index is written but not synced
+    // on its own — a lower commit index after a crash is safe (the leader re-sends it), while a
+    // term or vote must be durable before any message goes out. The next sync makes it durable.
+    const hardStateMustSync = ready.hardState !== undefined
+      && (ready.hardState.term !== this.#hardState.term || ready.hardState.votedFor !== this.#hardState.votedFor);
+    const mustSync = entries.length > 0 || hardStateMustSync || ready.snapshot !== undefined || newSegmentFirstIndex !== undefined;
+    return { sync: writer.length > 0 && mustSync || newSegmentFirstIndex !== undefined, created: newSegmentFirstIndex !== undefined, newSegmentFirstIndex };
   }
 
   /** What may happen only once the Ready's writes are durable. */
