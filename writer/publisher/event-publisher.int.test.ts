@@ -9,12 +9,12 @@ import { createKafka } from '../../common/kafka/client.ts';
 import { createLogger } from '../../common/logger.ts';
 import { generateHistory } from '../../projector/test/ledger-history.ts';
 import { uniqueName, uniqueTopic } from '../../test/support/isolation.ts';
-import { InMemoryCommittedEventSource } from './committed-event-source.ts';
+import { InMemoryCommittedEventSource, type CommittedEventSource } from './committed-event-source.ts';
 import { EventPublisher, type EventPublisherLimits } from './event-publisher.ts';
 import { accountCreatedInputs } from './test/account-created-inputs.ts';
 import { readPartition, waitFor, type ReadMessage } from './test/read-partition.ts';
 
-const log = createLogger('event-publisher-test', 'error');
+const log = createLogger('event-publisher-test', 'fatal') // the zombie test's expected 'fenced' error would otherwise print;
 const shard = 0;
 const publishTimeoutMs = 30_000;
 const limits: Partial<EventPublisherLimits> = { eventsPerTransactionMax: 40, retryBackoffMsMax: 1_000, idleWaitMs: 200 };
@@ -99,6 +99,44 @@ describe('EventPublisher', () => {
     expect(second.stats()).toMatchObject({ publishedEvents: 60, lagEvents: 0 });
     const read = await readPartition(kafka, topic, shard);
     expect(withoutOffsets(read)).toEqual(expectedMessages(inputs));
+  });
+
+  it('recovers from a failure with a fresh producer: backs off, reads the published seq back, continues without duplicates', async () => {
+    const topic = await createTopic('publisher-retry');
+    const inputs = accountCreatedInputs(1, 120, { shard });
+    const committed = new InMemoryCommittedEventSource(inputs);
+    let failuresLeft = 1;
+    // The seam fails once in the middle (e.g. the node's log read failed), after seq 1..40 were committed.
+    const flaky: CommittedEventSource = {
+      lastSeq: () => committed.lastSeq(),
+      read: (fromSeq, max) => {
+        if (fromSeq === 41 && failuresLeft > 0) {
+          failuresLeft -= 1;
+          throw new Error('log read failed');
+        }
+        return committed.read(fromSeq, max);
+      },
+    };
+    const instance = new EventPublisher({ kafka, topic, shard, transactionalId: uniqueName('publisher-retry'), source: flaky, log, limits });
+    started.push(instance);
+    instance.start();
+    await waitFor(() => instance.publishedSeq === 120, publishTimeoutMs, 'seq 120 after the retry');
+    expect(instance.stats()).toMatchObject({ state: 'publishing', retries: 1, publishedEvents: 120, lastError: 'Error: log read failed' });
+    const read = await readPartition(kafka, topic, shard);
+    expect(withoutOffsets(read)).toEqual(expectedMessages(inputs));
+  });
+
+  it('stop() ends a publisher that is backing off, promptly', async () => {
+    const topic = await createTopic('publisher-stop');
+    const broken: CommittedEventSource = { lastSeq: () => 1, read: () => { throw new Error('log unreadable'); } };
+    const instance = new EventPublisher({ kafka, topic, shard, transactionalId: uniqueName('publisher-stop'), source: broken, log, limits: { ...limits, retryBackoffMsMin: 60_000, retryBackoffMsMax: 60_000 } });
+    instance.start();
+    await waitFor(() => instance.state === 'backing_off', publishTimeoutMs, 'a backoff');
+    const stopStarted = Date.now();
+    await instance.stop();
+    expect(Date.now() - stopStarted).toBeLessThan(10_000);
+    // (stats() would read the broken source for the lag in ms; the getters do not.)
+    expect({ state: instance.state, publishedSeq: instance.publishedSeq }).toEqual({ state: 'stopped', publishedSeq: 0 });
   });
 
   it('fences a zombie: once a new publisher has started, nothing the old one tries becomes visible', async () => {
