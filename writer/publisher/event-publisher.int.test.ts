@@ -14,7 +14,8 @@ import { EventPublisher, type EventPublisherLimits } from './event-publisher.ts'
 import { accountCreatedInputs } from './test/account-created-inputs.ts';
 import { readPartition, waitFor, type ReadMessage } from './test/read-partition.ts';
 
-const log = createLogger('event-publisher-test', 'fatal') // the zombie test's expected 'fenced' error would otherwise print;
+// 'fatal': the zombie test's expected 'fenced' error log would otherwise print.
+const log = createLogger('event-publisher-test', 'fatal');
 const shard = 0;
 const publishTimeoutMs = 30_000;
 const limits: Partial<EventPublisherLimits> = { eventsPerTransactionMax: 40, retryBackoffMsMax: 1_000, idleWaitMs: 200 };

@@ -199,7 +199,10 @@ export class EventPublisher {
     try {
       while (!this.#stopping) {
         try {
-          if (this.#producer === null) await this.#connect();
+          if (this.#producer === null) {
+            await this.#connect();
+            if (this.#stopping) break;
+          }
           this.#notified = false;
           const published = await this.#publishNextTransaction();
           if (published === 0) await this.#waitForWork();
