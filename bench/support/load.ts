@@ -38,7 +38,10 @@ export async function runLoad(options: {
       }
       const begin = performance.now();
       try {
-        items += await options.operation(worker, sequence++);
+        // Await first, then add: `items += await …` would read `items` before the await and lose
+        // the other workers' increments.
+        const carried = await options.operation(worker, sequence++);
+        items += carried;
         operations += 1;
         latenciesMs.push(performance.now() - begin);
       } catch {
