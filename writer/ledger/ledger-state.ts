@@ -101,23 +101,13 @@ export class CommittedLedgerState implements LedgerState {
 
   putNewTransfer(transfer: Transfer): boolean {
     if (!this.#transfers.setNew(transfer.id, transfer)) return false;
-    this.#indexExpiry(transfer);
+    indexExpiry(this.#expiries, transfer);
     return true;
   }
 
   putTransfer(transfer: Transfer): void {
     this.#transfers.set(transfer.id, transfer);
-    this.#indexExpiry(transfer);
-  }
-
-  #indexExpiry(transfer: Transfer): void {
-    if (isAwaitingExpiry(transfer)) {
-      if (!this.#expiries.has(transfer.id)) {
-        this.#expiries.add({ timeoutAt: transfer.timeoutAt as number, id: transfer.id });
-      }
-    } else {
-      this.#expiries.remove(transfer.id);
-    }
+    indexExpiry(this.#expiries, transfer);
   }
 
   advanceSeq(): number {
@@ -135,4 +125,13 @@ export class CommittedLedgerState implements LedgerState {
 /** An empty committed store. `evolve` mutates it in place (see evolve.ts). */
 export function initialState(): CommittedLedgerState {
   return new CommittedLedgerState();
+}
+
+/** Keeps `heap` in step with `transfer`: listed while it awaits expiry, removed once it does not. */
+export function indexExpiry(heap: ExpiryHeap, transfer: Transfer): void {
+  if (isAwaitingExpiry(transfer)) {
+    if (!heap.has(transfer.id)) heap.add({ timeoutAt: transfer.timeoutAt as number, id: transfer.id });
+  } else {
+    heap.remove(transfer.id);
+  }
 }

@@ -1,7 +1,7 @@
 import { accountWithCounters, type Account, type OwnedAccount } from './account.ts';
 import { evolve } from './evolve.ts';
 import { compareExpiry, ExpiryHeap, type ExpiryEntry } from './expiry-heap.ts';
-import { isAwaitingExpiry, type LedgerState } from './ledger-state.ts';
+import { indexExpiry, type LedgerState } from './ledger-state.ts';
 import type { LedgerEvent } from './events.ts';
 import type { Transfer } from './transfer.ts';
 
@@ -112,13 +112,7 @@ export class SpeculativeLedgerState implements LedgerState {
 
   putTransfer(transfer: Transfer): void {
     this.#transfers.set(transfer.id, transfer);
-    if (isAwaitingExpiry(transfer)) {
-      if (!this.#expiries.has(transfer.id)) {
-        this.#expiries.add({ timeoutAt: transfer.timeoutAt as number, id: transfer.id });
-      }
-    } else {
-      this.#expiries.remove(transfer.id);
-    }
+    indexExpiry(this.#expiries, transfer);
   }
 
   advanceSeq(): number {
