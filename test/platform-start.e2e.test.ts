@@ -88,6 +88,7 @@ describe('npm start', () => {
     const started = Date.now();
     const platform = runNodeScript('platform/start.ts', { ...baseEnvironment(dataDir), ...(await portsEnvironment()), KAFKA_BROKERS: '127.0.0.1:1', DATABASE_URL: inject('databaseUrl') });
     const exit = await platform.exited;
+    await platform.drained;
     expect(Date.now() - started).toBeLessThan(failFastMs);
     expect(exit.code).toBe(1);
     expect(platform.output()).toContain('cannot reach Kafka at 127.0.0.1:1');
@@ -103,6 +104,7 @@ describe('npm start', () => {
       KAFKA_BROKERS: inject('kafkaBrokers').join(','), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/ledger',
     });
     const exit = await platform.exited;
+    await platform.drained;
     expect(Date.now() - started).toBeLessThan(failFastMs);
     expect(exit.code).toBe(1);
     expect(platform.output()).toContain('cannot reach Postgres at postgres://nobody@127.0.0.1:1/ledger');
@@ -113,6 +115,7 @@ describe('npm start', () => {
     dataDirs.push(dataDir);
     const platform = runNodeScript('platform/start.ts', { ...baseEnvironment(dataDir), QUERY_HTTP_PORT: 'eighty' });
     const exit = await platform.exited;
+    await platform.drained;
     expect(exit.code).toBe(1);
     expect(platform.output()).toContain('QUERY_HTTP_PORT=\\"eighty\\"');
     expect(platform.output()).not.toContain('local Kafka broker ready');

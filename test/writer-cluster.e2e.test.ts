@@ -179,6 +179,7 @@ describe('writer cluster of three real processes', () => {
     const ctl = async (...args: string[]) => {
       const run = runNodeScript('writer/cli/ledgerctl.ts', { ...process.env, WRITER_CLIENT_URLS: cluster.nodes.map((node) => `${node.id}=${node.url}`).join(',') }, args);
       const exit = await run.exited;
+      await run.drained;
       return { code: exit.code, output: run.output() };
     };
     expect((await ctl('remove', victim.id)).code).toBe(0);

@@ -7,6 +7,13 @@ export interface DatabaseOptions {
   readonly poolSizeMax?: number;
   readonly connectTimeoutMs?: number;
   readonly applicationName: string;
+  /**
+   * Called when an IDLE pooled connection fails (server restart, pg_terminate_backend, DROP
+   * DATABASE … FORCE). The pool drops that connection and the next query opens a new one, so this
+   * is only worth a log line; without a listener node-postgres would raise it as an uncaught error
+   * and end the process.
+   */
+  readonly onIdleConnectionError?: (error: Error) => void;
 }
 
 // Postgres bigint (int8) and numeric come back as strings; keep them so (never floats).
@@ -14,13 +21,15 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => value);
 
 export function createPool(options: DatabaseOptions): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSizeMax ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName,
   });
+  pool.on('error', (error) => options.onIdleConnectionError?.(error));
+  return pool;
 }
 
 export function createDatabase<T>(options: DatabaseOptions): Kysely<T> {

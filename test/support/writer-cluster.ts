@@ -1,6 +1,9 @@
 /**
  * A writer cluster of real node processes for end-to-end tests: start, SIGKILL, SIGSTOP/SIGCONT,
  * restart and stop nodes; find the leader; talk to the client API.
+ *
+ * The nodes run WITHOUT a Kafka publisher unless the caller passes `publisherEnvironment(brokers,
+ * topic)` (tests that are not about publishing must not depend on a broker).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +25,9 @@ export interface ClusterView {
   term: number;
   leaderId: string | null;
   lastSeq: number;
+  /** The replicated published watermark. */
+  publishedSeq: number;
+  publisher: { state: string; publishedSeq: number | null; lagEvents: number | null; lagMs: number | null; transactions: number; retries: number; restarts: number; lastError: string | null };
   commitIndex: number;
   appliedIndex: number;
   votingBlocked: boolean;
@@ -51,6 +57,7 @@ export class WriterCluster {
       WRITER_PEERS: ids.map((id, index) => `${id}=127.0.0.1:${base + size + index}`).join(','),
       WRITER_CLIENT_URLS: nodes.map((node) => `${node.id}=${node.url}`).join(','),
       WRITER_CLUSTER_ID: 'e2e',
+      WRITER_PUBLISHER: 'off',
       LOG_LEVEL: 'warn',
       ...extraEnv,
     };
@@ -69,7 +76,7 @@ export class WriterCluster {
     this.#bootstrapped = true;
   }
 
-  async start(node: WriterProcess, bootstrap = false): Promise<void> {
+  async start(node: WriterProcess, bootstrap = false, nodeEnv: Record<string, string> = {}): Promise<void> {
     const index = this.nodes.indexOf(node);
     const httpPort = new URL(node.url).port;
     const peerPort = this.#env.WRITER_PEERS!.split(',')[index]!.split(':')[1]!;
@@ -81,6 +88,7 @@ export class WriterCluster {
       WRITER_PEER_PORT: peerPort,
       WRITER_DATA_DIR: node.dataDir,
       WRITER_BOOTSTRAP: String(bootstrap),
+      ...nodeEnv,
     });
     const running = node.process;
     let exited = false;
@@ -159,6 +167,11 @@ export class WriterCluster {
     }
     throw new Error(`nodes did not converge: ${JSON.stringify(views)}`);
   }
+}
+
+/** Environment that turns the nodes' Kafka publisher on, to `topic` on `brokers`. */
+export function publisherEnvironment(brokers: readonly string[], topic: string): Record<string, string> {
+  return { WRITER_PUBLISHER: 'on', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic, LEDGER_SHARDS: '1' };
 }
 
 export async function postJson(url: string, body: unknown, timeoutMs = 15_000): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
