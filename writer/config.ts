@@ -1,6 +1,7 @@
 /** The writer node's configuration: environment variables → typed, validated values. */
 import Type from 'typebox';
 import { ConfigError, Port, loadConfig, parseKeyedList, setting, type ConfigOf } from '../common/config.ts';
+import { parsePublisherFailpoint } from './publisher/publisher-supervisor.ts';
 import { kafkaBrokersSetting, kafkaTopicSetting, logLevelSetting, shardsSetting } from '../common/settings.ts';
 
 const NodeId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' });
@@ -31,6 +32,22 @@ export const writerSettings = {
   shards: shardsSetting,
   kafkaBrokers: kafkaBrokersSetting,
   kafkaTopic: kafkaTopicSetting,
+  publisher: setting({
+    env: 'WRITER_PUBLISHER', schema: Type.Union([Type.Literal('on'), Type.Literal('off')]), default: 'on',
+    description: 'on: the leader publishes committed events to Kafka and the log is compacted only up to the published watermark; off: no publisher, compaction not held back (/v1/cluster shows publisher.state "off")',
+  }),
+  topicReplicationFactor: setting({
+    env: 'WRITER_TOPIC_REPLICATION_FACTOR', schema: Type.Integer({ minimum: 1, maximum: 16 }), default: '1',
+    description: 'replication factor the publisher creates the events topic with when it is missing (partitions = LEDGER_SHARDS)',
+  }),
+  snapshotEveryEntries: setting({
+    env: 'WRITER_SNAPSHOT_EVERY_ENTRIES', schema: Type.Integer({ minimum: 16, maximum: 10_000_000 }), default: '20000',
+    description: 'take a snapshot (and compact the log up to the published watermark) after this many applied entries',
+  }),
+  failpoint: setting({
+    env: 'WRITER_FAILPOINT', schema: Type.Object({ killAfterCommittedTransactions: Type.Integer({ minimum: 1 }) }), optional: true, parse: parsePublisherFailpoint,
+    description: 'TEST ONLY: publisher-after-commit:<n> SIGKILLs the node right after its n-th committed Kafka transaction, before the watermark is proposed',
+  }),
   logLevel: logLevelSetting,
 };
 
@@ -43,6 +60,7 @@ export function loadWriterConfig(env: Readonly<Record<string, string | undefined
   const peerIds = Object.keys(config.peers).sort().join(',');
   if (Object.keys(config.clientUrls).sort().join(',') !== peerIds) problems.push(`WRITER_CLIENT_URLS must name the same ids as WRITER_PEERS (${peerIds})`);
   if (config.shard >= config.shards) problems.push(`WRITER_SHARD=${config.shard} must be below LEDGER_SHARDS=${config.shards}`);
+  if (config.failpoint !== undefined && config.publisher === 'off') problems.push('WRITER_FAILPOINT needs WRITER_PUBLISHER=on (it fires after a Kafka transaction)');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -22,4 +22,13 @@ describe('writer config', () => {
       ]);
     }
   });
+
+  it('publishes by default; WRITER_PUBLISHER=off turns it off; the failpoint is parsed and needs the publisher', () => {
+    expect(loadWriterConfig({ WRITER_NODE_ID: '1' })).toMatchObject({ publisher: 'on', kafkaTopic: 'ledger.events.v1', failpoint: undefined, snapshotEveryEntries: 20_000 });
+    expect(loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_PUBLISHER: 'off' }).publisher).toBe('off');
+    expect(loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_FAILPOINT: 'publisher-after-commit:3' }).failpoint).toEqual({ killAfterCommittedTransactions: 3 });
+    expect(() => loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_FAILPOINT: 'publisher-after-commit:0' })).toThrow(/WRITER_FAILPOINT="publisher-after-commit:0": failpoint .* is not publisher-after-commit:<n>/);
+    expect(() => loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_PUBLISHER: 'maybe' })).toThrow(/WRITER_PUBLISHER="maybe"/);
+    expect(() => loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_PUBLISHER: 'off', WRITER_FAILPOINT: 'publisher-after-commit:1' })).toThrow(/WRITER_FAILPOINT needs WRITER_PUBLISHER=on/);
+  });
 });

@@ -1,5 +1,6 @@
 /** Entry point of one writer node process: durable log + peer transport + node + client API. */
 import { randomUUID } from 'node:crypto';
+import { createKafka } from '../common/kafka/client.ts';
 import { createLogger } from '../common/logger.ts';
 import { exitOnStartupError, exitWhenOrphaned, onShutdown } from '../common/process/shutdown.ts';
 import { loadWriterConfig } from './config.ts';
@@ -7,6 +8,7 @@ import { buildWriterApp } from './http/app.ts';
 import { createWriterMetrics } from './http/metrics.ts';
 import { openNode } from './node/open-node.ts';
 import { WriterNode } from './node/writer-node.ts';
+import { PublisherSupervisor } from './publisher/publisher-supervisor.ts';
 import { PeerTransport } from './transport/peer-transport.ts';
 
 const bootLog = createLogger('writer');
@@ -26,6 +28,19 @@ try {
     log,
     idGenerator: randomUUID,
     onJoinFloor: opened.recordJoinFloor,
+    limits: { snapshotEveryEntries: config.snapshotEveryEntries },
+    // The leader publishes committed events to Kafka; without a publisher nothing holds compaction back.
+    ...(config.publisher === 'on' ? {
+      publisher: (context) => new PublisherSupervisor({
+        kafka: createKafka({ clientId: `ledger-writer-${config.nodeId}`, brokers: config.kafkaBrokers, log }),
+        topic: config.kafkaTopic,
+        shard: config.shard,
+        log,
+        context,
+        topicSpec: { partitions: config.shards, replicationFactor: config.topicReplicationFactor },
+        ...(config.failpoint ? { failpoint: config.failpoint } : {}),
+      }),
+    } : {}),
     onVotingUnblocked: () => {
       opened.markVoting();
       log.info('promoted: this node votes again');
@@ -55,7 +70,12 @@ try {
     storageStats: () => ({ fsyncs: opened.storage.stats.logFsyncCount, fsyncSecondsTotal: opened.storage.stats.fsyncMsTotal / 1000 }),
   });
   await app.listen({ host: config.httpHost, port: config.httpPort });
-  log.info({ url: `http://${config.httpHost}:${config.httpPort}`, peerPort: config.peerPort, start: opened.start.type }, 'writer node listening');
+  log.info({
+    url: `http://${config.httpHost}:${config.httpPort}`, peerPort: config.peerPort, start: opened.start.type,
+    publisher: config.publisher === 'on' ? { brokers: config.kafkaBrokers, topic: config.kafkaTopic } : 'off',
+    ...(config.failpoint ? { failpoint: config.failpoint } : {}),
+  }, 'writer node listening');
+  if (config.failpoint) log.warn({ failpoint: config.failpoint }, 'WRITER_FAILPOINT is set: this node will kill itself on purpose (test only)');
   exitWhenOrphaned(log);
   onShutdown(log, [() => node.stop(), () => transport.stop(), () => app.close()]);
 } catch (error) {

@@ -12,7 +12,7 @@ import Type from 'typebox';
 import { createHttpApp, type HttpApp } from '../../common/http/create-app.ts';
 import type { Logger } from '../../common/logger.ts';
 import { amountMax, type AccountInput, type LedgerState, type TransferInput } from '../ledger/index.ts';
-import { registerAdminRoutes } from './admin-routes.ts';
+import { registerAdminRoutes, type AdminEventSource } from './admin-routes.ts';
 import type { ClusterView, NodeError, NodeResult, WriteCommand, WriteOutcome, Position as NodePosition } from '../node/writer-node.ts';
 import type { MembershipChange } from '../raft/membership.ts';
 import type { WriterMetrics } from './metrics.ts';
@@ -27,6 +27,7 @@ export interface WriterService {
   changeMembership(change: MembershipChange): Promise<NodeResult<WriteOutcome>>;
   transferLeadership(to: string): NodeResult<{ readonly to: string }>;
   readonly committedState: LedgerState;
+  readonly eventSource: AdminEventSource;
 }
 
 export interface WriterAppDependencies {
@@ -194,7 +195,14 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
   const ClusterResponse = Type.Object({
     nodeId: Type.String(), shard: Type.Integer(), role: Type.String(), term: Type.Integer(), leaderId: Type.Union([Type.String(), Type.Null()]),
     commitIndex: Type.Integer(), appliedIndex: Type.Integer(), lastIndex: Type.Integer(), lastSeq: Type.Integer(),
-    publishedSeq: Type.Union([Type.Integer(), Type.Null()]), votingBlocked: Type.Boolean(),
+    publishedSeq: Type.Integer(),
+    publisher: Type.Object({
+      state: Type.String(), publishedSeq: Type.Union([Type.Integer(), Type.Null()]),
+      lagEvents: Type.Union([Type.Integer(), Type.Null()]), lagMs: Type.Union([Type.Integer(), Type.Null()]),
+      publishedEvents: Type.Integer(), transactions: Type.Integer(), retries: Type.Integer(), restarts: Type.Integer(),
+      lastError: Type.Union([Type.String(), Type.Null()]),
+    }),
+    votingBlocked: Type.Boolean(),
     voters: Type.Array(Type.String()), learners: Type.Array(Type.String()),
     peers: Type.Array(Type.Object({ id: Type.String(), clientUrl: Type.String() })),
     stateDigest: Type.Optional(Type.String()),
@@ -211,7 +219,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     return { status: 'ok' as const, component: 'writer' as const, nodeId, shard, role: view.role, leaderId: view.leaderId };
   });
 
-  registerAdminRoutes(app, () => service.committedState);
+  registerAdminRoutes(app, () => service.committedState, service.eventSource);
 
   const NodeIdParam = Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' });
   const MembershipBody = Type.Object({

@@ -31,6 +31,16 @@ export function createWriterMetrics(): WriterMetrics {
     name: 'ledger_writer_batch_items', help: 'items per write request', labelNames: ['kind'] as const,
     buckets: [1, 10, 100, 1000, 4000, 8190], registers: [registry],
   });
+  const publishedSeq = new Gauge({ name: 'ledger_writer_published_seq', help: 'replicated published watermark: every event up to it is committed in Kafka (compaction floor)', registers: [registry] });
+  const unpublishedEvents = new Gauge({ name: 'ledger_writer_unpublished_events', help: 'lastSeq minus the replicated published watermark', registers: [registry] });
+  const publisherState = new Gauge({ name: 'ledger_writer_publisher_state', help: '1 for the state the publisher is in now (off, not_leader, starting, connecting, publishing, backing_off, restarting, fenced, failed, stopped)', labelNames: ['state'], registers: [registry] });
+  const publisherPublishedSeq = new Gauge({ name: 'ledger_writer_publisher_published_seq', help: "the leader's live publisher: last seq committed in Kafka (-1 when none runs)", registers: [registry] });
+  const publishLagEvents = new Gauge({ name: 'ledger_writer_publish_lag_events', help: "the leader's publisher: committed events not yet in Kafka (-1 when none runs)", registers: [registry] });
+  const publishLagMs = new Gauge({ name: 'ledger_writer_publish_lag_ms', help: "the leader's publisher: age of the oldest event not yet in Kafka (-1 when none runs)", registers: [registry] });
+  const publisherTransactions = new Gauge({ name: 'ledger_writer_publisher_transactions_total', help: 'Kafka transactions committed by this process', registers: [registry] });
+  const publisherEvents = new Gauge({ name: 'ledger_writer_publisher_events_total', help: 'events committed to Kafka by this process', registers: [registry] });
+  const publisherRetries = new Gauge({ name: 'ledger_writer_publisher_retries_total', help: 'publisher failures recovered from with a fresh producer after a backoff', registers: [registry] });
+  const publisherRestarts = new Gauge({ name: 'ledger_writer_publisher_restarts_total', help: 'publishers restarted after ending fenced/failed while this node still led', registers: [registry] });
   const forwarded = new Counter({ name: 'ledger_writer_forwarded_total', help: 'requests forwarded to the leader', labelNames: ['route'] as const, registers: [registry] });
   return {
     registry, requestSeconds, batchItems, forwarded,
@@ -41,6 +51,17 @@ export function createWriterMetrics(): WriterMetrics {
       appliedIndex.set(view.appliedIndex);
       lastSeq.set(view.lastSeq);
       isLeader.set(view.role === 'leader' ? 1 : 0);
+      publishedSeq.set(view.publishedSeq);
+      unpublishedEvents.set(Math.max(0, view.lastSeq - view.publishedSeq));
+      publisherState.reset();
+      publisherState.set({ state: view.publisher.state }, 1);
+      publisherPublishedSeq.set(view.publisher.publishedSeq ?? -1);
+      publishLagEvents.set(view.publisher.lagEvents ?? -1);
+      publishLagMs.set(view.publisher.lagMs ?? -1);
+      publisherTransactions.set(view.publisher.transactions);
+      publisherEvents.set(view.publisher.publishedEvents);
+      publisherRetries.set(view.publisher.retries);
+      publisherRestarts.set(view.publisher.restarts);
       if (storage) {
         fsyncs.set(storage.fsyncs);
         fsyncSeconds.set(storage.fsyncSecondsTotal);

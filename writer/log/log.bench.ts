@@ -11,6 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Entry } from '../raft/entry.ts';
 import { RaftStorage } from './raft-storage.ts';
+import { machineFacts, writeBenchSummary } from '../../bench/report/bench-summary.ts';
 
 const entriesPerBatch = 1_000;
 const entryBytes = 200;
@@ -91,6 +92,7 @@ function runOnce(run: number): RunResult {
   }
 }
 
+const loadAtStart = os.loadavg();
 const results: RunResult[] = [];
 for (let run = 0; run < runCount; run++) {
   const result = runOnce(run);
@@ -109,3 +111,11 @@ console.log(
     `fsync p50 ${median(results.map((r) => r.fsyncMsP50)).toFixed(3)} ms, p99 ${median(results.map((r) => r.fsyncMsP99)).toFixed(3)} ms; ` +
     `${Math.round(median(results.map((r) => r.entriesPerSecondWithoutFsync))).toLocaleString('en-US')} entries/s outside fsync`,
 );
+writeBenchSummary({
+  bench: 'log', measuredAt: new Date().toISOString(), machine: machineFacts(loadAtStart),
+  settings: { entriesPerBatch, entryBytes, batchesPerRun, runs: runCount, directory: parentDirectory },
+  figures: [
+    { name: 'durable log append, one fdatasync per batch', value: median(results.map((r) => r.entriesPerSecond)), unit: 'entries/s', runs: results.map((r) => r.entriesPerSecond) },
+    { name: 'log fsync p99', value: median(results.map((r) => r.fsyncMsP99)), unit: 'ms', runs: results.map((r) => r.fsyncMsP99) },
+  ],
+});

@@ -287,6 +287,13 @@ export class RaftStorage {
       logger.warn({ directory, snapshotIndex, entries: entriesVoidedAfterSnapshot }, 'voided log entries that do not continue the snapshot');
       storage.#openSegment(snapshotIndex + 1, true);
       storage.#syncActive(true);
+    } else if (snapshot !== undefined && (segments[segments.length - 1]?.liveLastIndex ?? 0) < snapshotIndex) {
+      // The snapshot is ahead of the log on disk (a leader applies entries its followers made
+      // durable before its own write of them finished, and may snapshot there; then it crashed).
+      // New entries continue the snapshot, so they go to a segment that starts after it: appended
+      // to the old segment they would leave a gap that recovery refuses.
+      storage.#openSegment(snapshotIndex + 1, false);
+      storage.#syncActive(true);
     }
     return {
       ok: true,

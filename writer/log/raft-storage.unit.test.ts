@@ -257,3 +257,26 @@ describe('RaftStorage identity and fresh directories', () => {
     expect(opened.ok ? 'ok' : opened.error.code).toBe('invalid_options');
   });
 });
+
+describe('a snapshot ahead of the persisted log', () => {
+  it('new entries after a restart continue the snapshot in a segment of their own, so the next restart finds no gap', () => {
+    // A leader applied entries 6..8 that its followers made durable, snapshotted at 8, and
+    // crashed before its own write of 6..8 happened.
+    const directory = temporaryDirectory();
+    const first = openStorage(directory);
+    first.storage.persist(ready({ entries: entries(1, 5, 1), hardState: hardState(1, 5, 'node-1') }));
+    first.storage.saveSnapshot(snapshot(8, 1));
+    first.storage.close();
+
+    const second = openStorage(directory);
+    expect(second.state.snapshot?.metadata.index).toBe(8);
+    expect(second.state.entries).toEqual([]);
+    second.storage.persist(ready({ entries: entries(9, 10, 2), hardState: hardState(2, 10, 'node-1') }));
+    second.storage.close();
+
+    const third = reopen(directory);
+    expect(third.state.snapshot?.metadata.index).toBe(8);
+    expect(describeEntries(third.state.entries)).toEqual(describeEntries(entries(9, 10, 2)));
+    expect(third.state.hardState).toEqual({ term: 2, commit: 10, votedFor: 'node-1' });
+  });
+});

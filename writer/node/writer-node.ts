@@ -23,7 +23,10 @@ import { RaftNode } from '../raft/raft-node.ts';
 import type { MembershipChange } from '../raft/membership.ts';
 import type { RaftNodeConfig } from '../raft/config.ts';
 import type { Ready, RaftRole } from '../raft/ready.ts';
-import { decodeCommandRecord, encodeCommandRecord } from './command-record.ts';
+import type { CommittedEventSource } from '../publisher/committed-event-source.ts';
+import { AppliedEventSource, type HeldRecord } from './applied-event-source.ts';
+import { decodeNodeRecord, encodeCommandRecord, encodePublishedWatermarkRecord, recordEvents } from './command-record.ts';
+import { decodeNodeSnapshot, encodeNodeSnapshot, isNodeSnapshot, type RetainedRecord } from './node-snapshot.ts';
 import { SeqIndex } from './seq-index.ts';
 
 export interface NodeStorage {
@@ -39,6 +42,47 @@ export interface NodeStorage {
 
 export interface NodeTransport {
   send(messages: readonly Message[]): void;
+}
+
+/** What a node's Kafka publisher reports for /v1/cluster and /metrics. */
+export interface PublisherView {
+  /** `off`: this node runs without a publisher; `not_leader`: it publishes only while it leads; else the live publisher's state. */
+  readonly state: string;
+  /** The live publisher's published seq (read back from Kafka, then after every transaction); null when none runs or not yet known. */
+  readonly publishedSeq: number | null;
+  readonly lagEvents: number | null;
+  readonly lagMs: number | null;
+  /** Totals over every publisher this process ran. */
+  readonly publishedEvents: number;
+  readonly transactions: number;
+  readonly retries: number;
+  readonly restarts: number;
+  readonly lastError: string | null;
+}
+
+export const publisherOffView: PublisherView = {
+  state: 'off', publishedSeq: null, lagEvents: null, lagMs: null, publishedEvents: 0, transactions: 0, retries: 0, restarts: 0, lastError: null,
+};
+
+/** The node's side of its Kafka publisher (writer/publisher/publisher-supervisor.ts implements it). */
+export interface NodePublisher {
+  /** Role or term changed; called from the Ready loop, so it must not block. */
+  roleChanged(role: RaftRole, term: number): void;
+  /** New events were applied. */
+  notify(): void;
+  view(): PublisherView;
+  stop(): Promise<void>;
+}
+
+export interface NodePublisherContext {
+  readonly source: CommittedEventSource;
+  /**
+   * Appends a published-watermark record through the Raft log if this node still leads `term` and
+   * `seq` is above the replicated watermark; false when it did not.
+   */
+  proposeWatermark(seq: number, term: number): boolean;
+  /** The replicated watermark (applied watermark records). */
+  replicatedPublishedSeq(): number;
 }
 
 export interface WriterNodeLimits {
@@ -100,7 +144,9 @@ export interface ClusterView {
   readonly appliedIndex: number;
   readonly lastIndex: number;
   readonly lastSeq: number;
-  readonly publishedSeq: number | null;
+  /** The replicated published watermark: every event up to it is committed in Kafka (the compaction floor). */
+  readonly publishedSeq: number;
+  readonly publisher: PublisherView;
   readonly votingBlocked: boolean;
   readonly voters: readonly string[];
   readonly learners: readonly string[];
@@ -130,6 +176,11 @@ export interface WriterNodeOptions {
   readonly onVotingUnblocked?: () => void;
   /** A joining node learned its join floor; persist it and pass it back on `join` restarts. */
   readonly onJoinFloor?: (joinFloor: number) => void;
+  /**
+   * Creates this node's Kafka publisher. Absent: the node runs without one (WRITER_PUBLISHER=off),
+   * and compaction is not held back by a published watermark.
+   */
+  readonly publisher?: (context: NodePublisherContext) => NodePublisher;
 }
 
 export class WriterNode {
@@ -151,6 +202,15 @@ export class WriterNode {
   #speculativeIndex = 0;
   #appliedIndex = 0;
   #entriesSinceSnapshot = 0;
+  /** The replicated published watermark: every event with seq ≤ this is committed in Kafka. */
+  #publishedSeq = 0;
+  /** Highest watermark this leader proposed (avoids proposing the same one twice). */
+  #proposedWatermark = 0;
+  /** Command records a restored snapshot carried for entries (#snapshotFloor, snapshot index] the log may not hold. */
+  #snapshotRecords = new Map<number, HeldRecord>();
+  #snapshotFloor: number | undefined;
+  readonly #source: AppliedEventSource;
+  readonly #publisher: NodePublisher | undefined;
   readonly #seqIndex = new SeqIndex();
   readonly #waiters = new Map<number, Waiter[]>();
   /** Decided on the speculative state, not yet proposed (the drain loop proposes them together). */
@@ -168,7 +228,7 @@ export class WriterNode {
   #tickTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   readonly #leaderListeners = new Set<() => void>();
-  readonly stats = { readies: 0, persistedEntries: 0, appliedEntries: 0, appliedEvents: 0, proposals: 0, snapshots: 0 };
+  readonly stats = { readies: 0, persistedEntries: 0, appliedEntries: 0, appliedEvents: 0, proposals: 0, snapshots: 0, snapshotsInstalled: 0 };
 
   constructor(options: WriterNodeOptions) {
     this.#nodeId = options.nodeId;
@@ -184,14 +244,35 @@ export class WriterNode {
     this.#onJoinFloor = options.onJoinFloor;
     const start = options.raft.start;
     const persisted = start.type === 'restore' ? start.data : start.type === 'join' ? start.data.persisted : undefined;
-    if (persisted?.snapshot !== undefined) {
-      this.#committed = decodeSnapshot(persisted.snapshot.data);
-      this.#appliedIndex = persisted.snapshot.metadata.index;
-      this.#seqIndex.record(this.#appliedIndex, this.#committed.lastSeq);
-    }
+    // Before entry 1 there is nothing: seq 0 at index 0 (so the first entry's events are locatable).
+    if (persisted?.snapshot !== undefined) this.#loadSnapshot(persisted.snapshot.metadata.index, persisted.snapshot.data);
+    else this.#seqIndex.reset(0, 0);
     this.#raft = new RaftNode(persisted?.snapshot !== undefined && start.type === 'restore'
       ? { ...options.raft, start: { type: 'restore', data: { ...persisted, appliedIndex: this.#appliedIndex } } }
       : options.raft);
+    this.#source = new AppliedEventSource({
+      shard: this.#shard,
+      seqIndex: this.#seqIndex,
+      lastSeq: () => this.#committed.lastSeq,
+      appliedIndex: () => this.#appliedIndex,
+      recordAt: (index) => this.#recordAt(index),
+      heldFromIndex: () => this.#heldFromIndex(),
+    });
+    this.#publisher = options.publisher?.({
+      source: this.#source,
+      proposeWatermark: (seq, term) => this.#proposeWatermark(seq, term),
+      replicatedPublishedSeq: () => this.#publishedSeq,
+    });
+  }
+
+  /** The applied log as the publisher reads it (also serves the admin events route). */
+  get eventSource(): AppliedEventSource {
+    return this.#source;
+  }
+
+  /** True when this node runs a Kafka publisher (WRITER_PUBLISHER=on). */
+  get publishing(): boolean {
+    return this.#publisher !== undefined;
   }
 
   start(): void {
@@ -203,14 +284,16 @@ export class WriterNode {
     this.#scheduleDrain();
   }
 
-  /** Stops timers, fails waiting requests, and closes the storage once no persist is in flight. */
+  /** Stops timers, fails waiting requests, stops the publisher, and closes the storage once no persist is in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#tickTimer);
     clearInterval(this.#expiryTimer);
     this.#failAllWaiters({ code: 'stopped' });
+    const publisherStopped = this.#publisher?.stop();
     if (this.#draining) await new Promise<void>((resolve) => (this.#drained = resolve));
     this.#storage.close();
+    await publisherStopped;
   }
 
   /** A message from a peer (the transport calls this). */
@@ -308,7 +391,8 @@ export class WriterNode {
       appliedIndex: this.#appliedIndex,
       lastIndex: status.lastIndex,
       lastSeq: this.#committed.lastSeq,
-      publishedSeq: null,
+      publishedSeq: this.#publishedSeq,
+      publisher: this.#publisher?.view() ?? publisherOffView,
       votingBlocked: status.votingBlocked,
       voters: status.membership.voters,
       learners: status.membership.learners,
@@ -436,7 +520,9 @@ export class WriterNode {
       this.stats.persistedEntries += ready.entries.length;
       if (ready.messages.length > 0) this.#transport.send(ready.messages);
       if (ready.snapshot !== undefined) this.#restoreSnapshot(ready.snapshot.metadata.index, ready.snapshot.data);
+      const seqBefore = this.#committed.lastSeq;
       for (const entry of ready.committedEntries) this.#apply(entry);
+      if (this.#committed.lastSeq !== seqBefore || ready.snapshot !== undefined) this.#publisher?.notify();
       for (const resolution of ready.barriersResolved) {
         const position = { shard: this.#shard, seq: this.#seqIndex.seqAt(resolution.index, this.#committed.lastSeq) };
         for (const id of resolution.barrierIds) this.#barriers.get(id)?.({ ok: true, value: position });
@@ -465,9 +551,15 @@ export class WriterNode {
   #apply(entry: Entry): void {
     assert.equal(entry.index, this.#appliedIndex + 1, `applied out of order: ${entry.index} after ${this.#appliedIndex}`);
     if (entry.kind === 'normal') {
-      const record = decodeCommandRecord(entry.data);
-      for (const event of record.events) evolve(this.#committed, event);
-      this.stats.appliedEvents += record.events.length;
+      const record = decodeNodeRecord(entry.data);
+      if (record.kind === 'command') {
+        // The leader publishes what it applies: keep the decoded record for the publisher's read.
+        if (this.#publisher !== undefined && this.#role === 'leader') this.#source.remember(entry.index, entry.term, record);
+        for (const event of record.events) evolve(this.#committed, event);
+        this.stats.appliedEvents += record.events.length;
+      } else {
+        this.#applyPublishedWatermark(record.seq);
+      }
     }
     this.#appliedIndex = entry.index;
     this.#entriesSinceSnapshot += 1;
@@ -492,11 +584,89 @@ export class WriterNode {
     }
   }
 
+  /** A watermark record was applied: the compaction floor may move up (never down). */
+  #applyPublishedWatermark(seq: number): void {
+    assert(seq <= this.#committed.lastSeq, `published watermark ${seq} above the applied lastSeq ${this.#committed.lastSeq}`);
+    if (seq > this.#publishedSeq) this.#publishedSeq = seq;
+  }
+
   #restoreSnapshot(index: number, data: Uint8Array): void {
-    this.#committed = decodeSnapshot(data);
+    this.#loadSnapshot(index, data);
+    this.stats.snapshotsInstalled += 1;
+    this.#log.info({ index, lastSeq: this.#committed.lastSeq, publishedSeq: this.#publishedSeq, retainedRecords: this.#snapshotRecords.size }, 'restored state from a snapshot sent by the leader');
+  }
+
+  /**
+   * Ledger state, replicated watermark and the unpublished command records from a node snapshot;
+   * the seq index is rebuilt over those records so the publisher can read them.
+   */
+  #loadSnapshot(index: number, data: Uint8Array): void {
+    if (!isNodeSnapshot(data)) {
+      // Written before the publisher existed: no watermark, no records; events up to it cannot be republished.
+      this.#committed = decodeSnapshot(data);
+      this.#appliedIndex = index;
+      this.#seqIndex.reset(index, this.#committed.lastSeq);
+      this.#snapshotRecords = new Map();
+      this.#snapshotFloor = index;
+      this.#publishedSeq = Math.max(this.#publishedSeq, this.#committed.lastSeq);
+      this.#log.warn({ index, lastSeq: this.#committed.lastSeq }, 'snapshot without publisher records (older format): treating its events as published');
+      return;
+    }
+    const snapshot = decodeNodeSnapshot(data);
+    this.#committed = decodeSnapshot(snapshot.ledger);
     this.#appliedIndex = index;
-    this.#seqIndex.reset(index, this.#committed.lastSeq);
-    this.#log.info({ index, lastSeq: this.#committed.lastSeq }, 'restored state from a snapshot sent by the leader');
+    assert(snapshot.floorIndex <= index, `snapshot floor ${snapshot.floorIndex} above its index ${index}`);
+    this.#seqIndex.reset(snapshot.floorIndex, snapshot.floorSeq);
+    const records = new Map<number, HeldRecord>();
+    let seq = snapshot.floorSeq;
+    for (const record of snapshot.records) {
+      assert(record.index <= index, `snapshot record ${record.index} above its index ${index}`);
+      seq += recordEvents(decodeNodeRecord(record.data)).length;
+      this.#seqIndex.record(record.index, seq);
+      records.set(record.index, { term: record.term, data: record.data });
+    }
+    assert.equal(seq, this.#committed.lastSeq, `snapshot at ${index}: floor seq ${snapshot.floorSeq} + retained events ≠ lastSeq ${this.#committed.lastSeq}`);
+    if (index > (snapshot.records.at(-1)?.index ?? snapshot.floorIndex)) this.#seqIndex.record(index, seq);
+    this.#seqIndex.keepFrom(snapshot.floorIndex);
+    this.#snapshotRecords = records;
+    this.#snapshotFloor = snapshot.floorIndex;
+    assert(snapshot.publishedSeq <= this.#committed.lastSeq, `snapshot watermark ${snapshot.publishedSeq} above its lastSeq ${this.#committed.lastSeq}`);
+    this.#publishedSeq = snapshot.publishedSeq;
+  }
+
+  /** Entry `index`'s payload if the node holds it: the log, else a restored snapshot's records. */
+  #recordAt(index: number): HeldRecord | null | undefined {
+    const status = this.#raft.status();
+    if (index >= status.firstIndex && index <= status.lastIndex) {
+      const entry = this.#raft.entryAt(index);
+      return entry.kind === 'normal' ? { term: entry.term, data: entry.data } : null;
+    }
+    const held = this.#snapshotRecords.get(index);
+    if (held !== undefined) return held;
+    // Covered by the restored snapshot above its floor but not carried: an entry without events.
+    if (this.#snapshotFloor !== undefined && index > this.#snapshotFloor && index <= this.#appliedIndex) return null;
+    return undefined;
+  }
+
+  #heldFromIndex(): number {
+    const firstInLog = this.#raft.status().firstIndex;
+    return this.#snapshotFloor === undefined ? firstInLog : Math.min(firstInLog, this.#snapshotFloor + 1);
+  }
+
+  /** The leader appends a watermark record (the publisher rate-limits the calls). */
+  #proposeWatermark(seq: number, term: number): boolean {
+    if (this.#stopped || this.#role !== 'leader' || this.#term !== term) return false;
+    if (seq <= this.#publishedSeq || seq <= this.#proposedWatermark) return false;
+    if (seq > this.#committed.lastSeq) {
+      // Kafka holds more than this log: the topic belongs to another history. Never let that move the floor.
+      this.#log.error({ seq, lastSeq: this.#committed.lastSeq }, 'the topic holds events beyond this log: not proposing that watermark');
+      return false;
+    }
+    const proposed = this.#raft.propose([encodePublishedWatermarkRecord({ seq })]);
+    if (!proposed.ok) return false;
+    this.#proposedWatermark = seq;
+    this.#scheduleDrain();
+    return true;
   }
 
   #onSoftState(role: RaftRole, leaderId: string | null, term: number): void {
@@ -510,9 +680,11 @@ export class WriterNode {
       this.#log.warn({ term, leaderId }, 'lost leadership');
     }
     if (role === 'leader' && !wasLeader) {
+      this.#proposedWatermark = this.#publishedSeq;
       this.#resetSpeculative();
       this.#log.info({ term, appliedIndex: this.#appliedIndex, lastIndex: this.#raft.status().lastIndex }, 'became leader');
     }
+    this.#publisher?.roleChanged(role, term);
     this.#onLeaderChange?.(leaderId, role, term);
     for (const listener of [...this.#leaderListeners]) listener();
   }
@@ -523,7 +695,7 @@ export class WriterNode {
     const events: LedgerEvent[] = [];
     for (let index = this.#appliedIndex + 1; index <= status.lastIndex; index += 1) {
       const entry = this.#raft.entryAt(index);
-      if (entry.kind === 'normal') events.push(...decodeCommandRecord(entry.data).events);
+      if (entry.kind === 'normal') events.push(...recordEvents(decodeNodeRecord(entry.data)));
     }
     this.#speculative = createSpeculativeState(this.#committed, events);
     this.#speculativeIndex = status.lastIndex;
@@ -546,14 +718,39 @@ export class WriterNode {
     if (this.#entriesSinceSnapshot < this.#limits.snapshotEveryEntries) return;
     this.#entriesSinceSnapshot = 0;
     const started = performance.now();
-    const data = encodeSnapshot(this.#committed);
-    // Until the Kafka publisher exists the floor is the snapshot itself; the publisher will lower it
-    // to the published watermark (DESIGN.md §5).
-    const snapshot = this.#raft.compact(this.#appliedIndex, data, this.#appliedIndex);
+    const index = this.#appliedIndex;
+    // The log is kept from the entry before the first unpublished event (DESIGN.md §5); without a
+    // publisher nothing is held back.
+    const floorIndex = this.#publisher === undefined ? index : this.#compactionFloor();
+    const floorSeq = this.#seqIndex.seqAt(floorIndex, 0);
+    const records: RetainedRecord[] = [];
+    for (let at = floorIndex + 1; at <= index; at += 1) {
+      if (this.#seqIndex.seqAt(at, 0) === this.#seqIndex.seqAt(at - 1, 0)) continue; // no events in it
+      const held = this.#recordAt(at);
+      assert(held !== null && held !== undefined, `entry ${at} holds unpublished events but this node no longer has it`);
+      records.push({ index: at, term: held.term, data: held.data });
+    }
+    const data = encodeNodeSnapshot({ ledger: encodeSnapshot(this.#committed), publishedSeq: this.#publishedSeq, floorIndex, floorSeq, records });
+    const snapshot = this.#raft.compact(index, data, floorIndex);
     this.#storage.saveSnapshot(snapshot);
+    // Records at or below the floor are published: drop what a restored snapshot carried for them.
+    for (const held of this.#snapshotRecords.keys()) if (held <= floorIndex) this.#snapshotRecords.delete(held);
+    if (this.#snapshotFloor !== undefined) this.#snapshotFloor = Math.max(this.#snapshotFloor, floorIndex);
+    this.#seqIndex.keepFrom(floorIndex);
     this.stats.snapshots += 1;
-    this.#log.info({ index: this.#appliedIndex, lastSeq: this.#committed.lastSeq, bytes: data.length, ms: Math.round(performance.now() - started) }, 'snapshot taken');
+    this.#log.info({
+      index, floorIndex, lastSeq: this.#committed.lastSeq, publishedSeq: this.#publishedSeq, retainedRecords: records.length,
+      bytes: data.length, ms: Math.round(performance.now() - started),
+    }, 'snapshot taken');
     this.#scheduleDrain();
+  }
+
+  /** The last entry all of whose events are at or below the replicated watermark (never above the applied index). */
+  #compactionFloor(): number {
+    const floor = this.#seqIndex.lastIndexAtOrBelow(this.#publishedSeq);
+    // No known entry at or below the watermark: keep everything the log holds now.
+    if (floor === undefined) return this.#heldFromIndex() - 1;
+    return Math.max(Math.min(floor, this.#appliedIndex), this.#heldFromIndex() - 1);
   }
 
   #maybeExpire(): void {

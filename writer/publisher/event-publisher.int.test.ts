@@ -8,6 +8,7 @@ import { encodeEnvelopeMessage, type EnvelopeInput } from '../../common/events/e
 import { createKafka } from '../../common/kafka/client.ts';
 import { createLogger } from '../../common/logger.ts';
 import { generateHistory } from '../../projector/test/ledger-history.ts';
+import { createTopic as createKafkaTopic } from '../../projector/test/publish.ts';
 import { uniqueName, uniqueTopic } from '../../test/support/isolation.ts';
 import { InMemoryCommittedEventSource, type CommittedEventSource } from './committed-event-source.ts';
 import { EventPublisher, type EventPublisherLimits } from './event-publisher.ts';
@@ -45,13 +46,7 @@ describe('EventPublisher', () => {
 
   const createTopic = async (prefix: string): Promise<string> => {
     const topic = uniqueTopic(prefix);
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
-    } finally {
-      await admin.disconnect();
-    }
+    await createKafkaTopic(kafka, topic, 1);
     return topic;
   };
 
@@ -81,6 +76,29 @@ describe('EventPublisher', () => {
     const read = await readPartition(kafka, topic, shard);
     expect(withoutOffsets(read)).toEqual(expectedMessages(history.inputs));
     expect(read.map((message) => Number(message.headers.seq))).toEqual(history.inputs.map((_, index) => index + 1));
+  });
+
+  it('a transaction larger than one produce request goes out in several bounded sends and commits as one', async () => {
+    const topic = await createTopic('publisher-sends');
+    const history = generateHistory({ seed: 6, shard, accounts: 20, transfers: 200 });
+    const source = new InMemoryCommittedEventSource(history.inputs);
+    const instance = new EventPublisher({
+      kafka, topic, shard, transactionalId: uniqueName('publisher-sends'), source, log,
+      limits: { ...limits, eventsPerTransactionMax: 10_000, bytesPerSendMax: 4_096 },
+    });
+    started.push(instance);
+    instance.start();
+    const total = history.inputs.length;
+    await waitFor(() => instance.publishedSeq === total, publishTimeoutMs, `seq ${total} published`);
+    // All of it fits one transaction (the source had everything at start), sent in ~4 kB requests.
+    expect(instance.stats().transactions).toBe(1);
+    // The commit's markers (and so the last stable offset) may land a moment after commit() returns.
+    let read = await readPartition(kafka, topic, shard);
+    for (let attempt = 0; attempt < 50 && read.length < total; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      read = await readPartition(kafka, topic, shard);
+    }
+    expect(withoutOffsets(read)).toEqual(expectedMessages(history.inputs));
   });
 
   it('a successor with the same transactional.id continues at N+1 after the first stopped: no duplicate, no gap', async () => {

@@ -16,7 +16,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Kafka, Producer } from 'kafkajs';
-import { encodeEnvelopeMessage, type EnvelopeMessage } from '../../common/events/envelope.ts';
+import { encodeEnvelopeMessage, type EnvelopeInput, type EnvelopeMessage } from '../../common/events/envelope.ts';
+import { ensureTopic, type TopicSpec } from '../../common/kafka/ensure-topic.ts';
 import type { Logger } from '../../common/logger.ts';
 import { interruptibleSleep, withTimeout } from './bounded-wait.ts';
 import type { CommittedEventSource } from './committed-event-source.ts';
@@ -27,8 +28,13 @@ import { retryBackoffMs } from './retry-backoff.ts';
 export interface EventPublisherLimits {
   /** Events per Kafka transaction. */
   readonly eventsPerTransactionMax: number;
-  /** Encoded message bytes (key + value) per transaction; keeps one produce request under the broker's message.max.bytes. */
+  /** Encoded message bytes (key + value) per transaction. */
   readonly bytesPerTransactionMax: number;
+  /**
+   * Encoded bytes per produce request inside a transaction: one request is one record batch, which
+   * must stay under the broker's message.max.bytes (1 MB by default). A transaction sends several.
+   */
+  readonly bytesPerSendMax: number;
   /** The broker aborts a transaction left open longer than this (must be ≤ the broker's max.transaction.timeout.ms). */
   readonly transactionTimeoutMs: number;
   /** Upper bound on one Kafka step: connect and fence, one transaction, disconnect. */
@@ -37,6 +43,12 @@ export interface EventPublisherLimits {
   readonly produceAckTimeoutMs: number;
   /** kafkajs retries inside one step before the step fails and we start over. */
   readonly producerRetriesMax: number;
+  /**
+   * First wait of kafkajs' own retries inside a step. The broker answers CONCURRENT_TRANSACTIONS to
+   * the next transaction's first request while it is still writing the previous commit's markers;
+   * a 100 ms first retry capped throughput at ~10 transactions/s.
+   */
+  readonly producerRetryBackoffMsMin: number;
   readonly retryBackoffMsMin: number;
   readonly retryBackoffMsMax: number;
   /** Idle wait between looks at the source when no `notify()` arrives. */
@@ -45,12 +57,14 @@ export interface EventPublisherLimits {
 }
 
 export const eventPublisherLimitsDefault: EventPublisherLimits = {
-  eventsPerTransactionMax: 1_000,
-  bytesPerTransactionMax: 524_288,
+  eventsPerTransactionMax: 10_000,
+  bytesPerTransactionMax: 8_388_608,
+  bytesPerSendMax: 786_432,
   transactionTimeoutMs: 60_000,
   kafkaOperationTimeoutMs: 60_000,
   produceAckTimeoutMs: 30_000,
-  producerRetriesMax: 5,
+  producerRetriesMax: 8,
+  producerRetryBackoffMsMin: 5,
   retryBackoffMsMin: 100,
   retryBackoffMsMax: 10_000,
   idleWaitMs: 1_000,
@@ -70,6 +84,10 @@ export interface EventPublisherOptions {
   readonly onPublished?: (publishedSeq: number) => void;
   /** Wall clock for the lag in milliseconds (the shell's clock; injectable for tests). */
   readonly now?: () => number;
+  /** Create the topic (or check its partitions) before every connect; absent: the topic must exist. */
+  readonly ensureTopic?: Omit<TopicSpec, 'topic'>;
+  /** Called once when the loop ends on its own as `fenced` or `failed` (not after `stop()`). */
+  readonly onTerminated?: (state: 'fenced' | 'failed', lastError: string | null) => void;
 }
 
 /**
@@ -111,6 +129,8 @@ export class EventPublisher {
   readonly #limits: EventPublisherLimits;
   readonly #onPublished: (publishedSeq: number) => void;
   readonly #now: () => number;
+  readonly #ensureTopic: Omit<TopicSpec, 'topic'> | undefined;
+  readonly #onTerminated: (state: 'fenced' | 'failed', lastError: string | null) => void;
 
   #state: EventPublisherState = 'idle';
   #publishedSeq: number | null = null;
@@ -141,6 +161,8 @@ export class EventPublisher {
     this.#limits = limits;
     this.#onPublished = options.onPublished ?? (() => undefined);
     this.#now = options.now ?? Date.now;
+    this.#ensureTopic = options.ensureTopic;
+    this.#onTerminated = options.onTerminated ?? (() => undefined);
   }
 
   get state(): EventPublisherState {
@@ -196,6 +218,8 @@ export class EventPublisher {
 
   async #run(): Promise<void> {
     let attempt = 0;
+    // A broken invariant (assertion) crashes the process; it is not a termination to recover from.
+    let crashed = false;
     try {
       while (!this.#stopping) {
         try {
@@ -235,15 +259,18 @@ export class EventPublisher {
     } catch (error) {
       this.#state = 'failed';
       this.#lastError = describe(error);
+      crashed = true;
       throw error;
     } finally {
       await this.#discardProducer();
+      if (!crashed && !this.#stopping && (this.#state === 'fenced' || this.#state === 'failed')) this.#onTerminated(this.#state, this.#lastError);
     }
   }
 
   /** A fresh producer that has fenced its predecessors, then the partition's last committed seq. */
   async #connect(): Promise<void> {
     this.#state = 'connecting';
+    if (this.#ensureTopic !== undefined) await this.#ensureTopicExists(this.#ensureTopic);
     const producer = this.#kafka.producer({
       transactionalId: this.#transactionalId,
       idempotent: true,
@@ -252,7 +279,7 @@ export class EventPublisher {
       allowAutoTopicCreation: false,
       // Bounded on purpose (kafkajs warns that this "may invalidate EoS"): a failed step aborts its
       // transaction and we re-read the partition, so a retry never duplicates an event.
-      retry: { retries: this.#limits.producerRetriesMax, initialRetryTime: this.#limits.retryBackoffMsMin, maxRetryTime: this.#limits.retryBackoffMsMax },
+      retry: { retries: this.#limits.producerRetriesMax, initialRetryTime: this.#limits.producerRetryBackoffMsMin, maxRetryTime: this.#limits.retryBackoffMsMax },
     });
     this.#producer = producer;
     const fence = async () => {
@@ -278,44 +305,75 @@ export class EventPublisher {
     const events = this.#source.read(published + 1, this.#limits.eventsPerTransactionMax);
     assert.ok(events.length <= this.#limits.eventsPerTransactionMax, `source returned ${events.length} events, asked for at most ${this.#limits.eventsPerTransactionMax}`);
     if (events.length === 0) return 0;
-    const messages: EnvelopeMessage[] = [];
-    let bytes = 0;
-    for (const event of events) {
-      assert.equal(event.seq, published + 1 + messages.length, `seq continuity: expected ${published + 1 + messages.length} from the source, got ${event.seq}`);
-      assert.equal(event.shard, this.#shard, `event seq ${event.seq} belongs to shard ${event.shard}, not ${this.#shard}`);
-      const message = encodeEnvelopeMessage(event);
-      const messageBytes = Buffer.byteLength(message.key) + Buffer.byteLength(message.value);
-      if (messages.length > 0 && bytes + messageBytes > this.#limits.bytesPerTransactionMax) break;
-      messages.push(message);
-      bytes += messageBytes;
-    }
-    const lastSeq = published + messages.length;
-    await withTimeout(this.#transaction(producer, messages), this.#limits.kafkaOperationTimeoutMs, () => new Error(`transaction of seq ${published + 1}..${lastSeq} not committed within ${this.#limits.kafkaOperationTimeoutMs} ms`));
+    const lastSeq = await withTimeout(this.#transaction(producer, events, published), this.#limits.kafkaOperationTimeoutMs,
+      () => new Error(`transaction from seq ${published + 1} not committed within ${this.#limits.kafkaOperationTimeoutMs} ms`));
+    const count = lastSeq - published;
     assert.equal(this.#publishedSeq, published, 'published seq moved during a transaction');
     this.#publishedSeq = lastSeq;
-    this.#publishedEvents += messages.length;
+    this.#publishedEvents += count;
     this.#transactions += 1;
-    this.#log.debug({ fromSeq: published + 1, toSeq: lastSeq, bytes }, 'committed a transaction');
+    this.#log.debug({ fromSeq: published + 1, toSeq: lastSeq }, 'committed a transaction');
     this.#onPublished(lastSeq);
-    return messages.length;
+    return count;
   }
 
-  async #transaction(producer: Producer, messages: readonly EnvelopeMessage[]): Promise<void> {
+  /**
+   * One transaction of the events from `published + 1`, at most `bytesPerTransactionMax` bytes, sent
+   * as produce requests of at most `bytesPerSendMax` bytes. Each request's messages are encoded just
+   * before it is sent, so the event loop (the writer's Raft heartbeats) runs between requests.
+   * Returns the last seq committed.
+   */
+  async #transaction(producer: Producer, events: readonly EnvelopeInput[], published: number): Promise<number> {
     const transaction = await producer.transaction();
+    const send = (messages: readonly EnvelopeMessage[]) => transaction.send({
+      topic: this.#topic,
+      acks: -1,
+      timeout: this.#limits.produceAckTimeoutMs,
+      messages: messages.map((message) => ({ ...message, headers: { ...message.headers } })),
+    });
     try {
-      await transaction.send({
-        topic: this.#topic,
-        acks: -1,
-        timeout: this.#limits.produceAckTimeoutMs,
-        messages: messages.map((message) => ({ ...message, headers: { ...message.headers } })),
-      });
+      let count = 0;
+      let bytes = 0;
+      let chunk: EnvelopeMessage[] = [];
+      let chunkBytes = 0;
+      for (const event of events) {
+        assert.equal(event.seq, published + 1 + count, `seq continuity: expected ${published + 1 + count} from the source, got ${event.seq}`);
+        assert.equal(event.shard, this.#shard, `event seq ${event.seq} belongs to shard ${event.shard}, not ${this.#shard}`);
+        const message = encodeEnvelopeMessage(event);
+        const messageBytes = Buffer.byteLength(message.key) + Buffer.byteLength(message.value);
+        if (count > 0 && bytes + messageBytes > this.#limits.bytesPerTransactionMax) break;
+        if (chunk.length > 0 && chunkBytes + messageBytes > this.#limits.bytesPerSendMax) {
+          await send(chunk);
+          chunk = [];
+          chunkBytes = 0;
+        }
+        chunk.push(message);
+        chunkBytes += messageBytes;
+        count += 1;
+        bytes += messageBytes;
+      }
+      if (chunk.length > 0) await send(chunk);
       await transaction.commit();
+      return published + count;
     } catch (error) {
       if (transaction.isActive()) {
         // The fresh producer we start over with aborts it anyway (initTransactions); this is only quicker.
         await transaction.abort().catch((abortError: unknown) => this.#log.debug({ err: abortError }, 'abort after a failed transaction failed too'));
       }
       throw error;
+    }
+  }
+
+  async #ensureTopicExists(spec: Omit<TopicSpec, 'topic'>): Promise<void> {
+    const admin = this.#kafka.admin();
+    const ensure = async () => {
+      await admin.connect();
+      await ensureTopic(admin, { ...spec, topic: this.#topic }, this.#log);
+    };
+    try {
+      await withTimeout(ensure(), this.#limits.kafkaOperationTimeoutMs, () => new Error(`topic ${this.#topic} not ensured within ${this.#limits.kafkaOperationTimeoutMs} ms`));
+    } finally {
+      await admin.disconnect().catch((error: unknown) => this.#log.debug({ err: error }, 'admin disconnect failed'));
     }
   }
 

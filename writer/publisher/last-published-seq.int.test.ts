@@ -7,20 +7,12 @@ import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../common/kafka/client.ts';
 import { createLogger } from '../../common/logger.ts';
 import { uniqueName, uniqueTopic } from '../../test/support/isolation.ts';
+import { createTopic } from '../../projector/test/publish.ts';
 import { findLastPublishedSeq, lastPublishedSeqLimitsDefault, type LastPublishedSeqLimits } from './last-published-seq.ts';
 
 const log = createLogger('last-published-seq-test', 'error');
 const tinyWindows: LastPublishedSeqLimits = { ...lastPublishedSeqLimitsDefault, windowOffsetsInitial: 2, windowOffsetsMax: 4 };
 
-async function createTopic(kafka: Kafka, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** One transaction carrying records with the given seq headers, committed or aborted. */
 async function transaction(kafka: Kafka, topic: string, seqs: number[], outcome: 'commit' | 'abort'): Promise<void> {
@@ -45,7 +37,7 @@ describe('findLastPublishedSeq', () => {
 
   it('is 0 for an empty partition and for one holding only an aborted transaction', async () => {
     const topic = uniqueTopic('last-seq-empty');
-    await createTopic(kafka, topic);
+    await createTopic(kafka, topic, 1);
     expect(await findLastPublishedSeq(kafka, topic, 0, log)).toBe(0);
     await transaction(kafka, topic, [1, 2, 3], 'abort');
     expect(await findLastPublishedSeq(kafka, topic, 0, log, tinyWindows)).toBe(0);
@@ -53,7 +45,7 @@ describe('findLastPublishedSeq', () => {
 
   it('skips a trailing aborted transaction and the markers, widening the window below them', async () => {
     const topic = uniqueTopic('last-seq-aborted');
-    await createTopic(kafka, topic);
+    await createTopic(kafka, topic, 1);
     await transaction(kafka, topic, [1, 2, 3], 'commit');
     await transaction(kafka, topic, [4, 5], 'commit');
     // Offsets: 0-2 seq 1-3, 3 marker, 4-5 seq 4-5, 6 marker: the last record is a marker.

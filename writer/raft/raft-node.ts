@@ -13,6 +13,16 @@
 //        then answers ready.barriersResolved (their index is applied by then);
 //     4. calls advance(ready). ready() must not be called again before advance().
 //   Inputs may be called between ready() and advance(); their effects go to the next Ready.
+// - A LEADER WRITES IN PARALLEL with its followers (thesis §10.2.1; etcd-raft allows the same):
+//   when a leader has new entries AND messages or committed entries, ready() hands out the
+//   messages and committed entries first, in a Ready without those entries (and without a hard
+//   state whose commit is beyond the leader's persisted log), and the entries in the next Ready.
+//   So the leader's AppendEntries leave before its own fsync, and committed entries are applied
+//   without waiting for the fsync of unrelated new ones. This is safe because what such a Ready
+//   sends promises nothing about the leader's disk: its own log counts towards a quorum only once
+//   persisted (#stableIndex), its term and vote were persisted before it could lead (the split
+//   never happens when the hard state's term or vote changes), and committed entries are durable
+//   on a majority already. Followers' acknowledgements and votes still follow their persist.
 // - Time is tick(); randomness is config.random (a seeded PRNG). No clock, no I/O here.
 // - Read barriers: barrier() returns an id; barriers requested before the next ready() share one
 //   no-op entry appended AFTER all of them were requested, so a read answered once that entry is
@@ -154,6 +164,8 @@ export class RaftNode {
   #messages: Message[] = [];
   #lastSoftState: SoftState;
   #readyOutstanding = false;
+  /** The last Ready held the leader's new entries back (the next one carries them). */
+  #entriesDeferred = false;
   readonly #quorumScratch: number[] = [];
 
   constructor(config: RaftNodeConfig) {
@@ -379,9 +391,10 @@ export class RaftNode {
         data: snapshotData,
       };
     }
-    const compactTo = Math.min(this.#snapshot.metadata.index, floorIndex);
+    // A leader may have applied entries it has not persisted yet (committed by its followers):
+    // the log is never compacted past what this node persisted.
+    const compactTo = Math.min(this.#snapshot.metadata.index, floorIndex, this.#stableIndex);
     if (compactTo > this.#log.offset) {
-      assert(compactTo <= this.#stableIndex);
       this.#log.compact(compactTo);
       this.#pruneMembershipPoints(compactTo);
       this.#compactedTo = compactTo;
@@ -394,15 +407,24 @@ export class RaftNode {
   ready(): Ready | undefined {
     assert(!this.#readyOutstanding, 'ready() called again before advance()');
     this.#flushBarriers();
-    const hardState = this.#hardStateToPersist();
+    let hardState = this.#hardStateToPersist();
     const softState = this.#softStateChanged();
-    const entries = this.#stableIndex < this.#log.lastIndex
-      ? this.#log.slice(this.#stableIndex + 1, this.#log.lastIndex, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY)
-      : [];
     const applyFrom = Math.max(this.#applied, this.#pendingSnapshot?.metadata.index ?? 0) + 1;
     const applyTo = Math.min(this.#commit, this.#log.lastIndex, applyFrom + this.#committedEntriesPerReadyMax - 1);
     const committedEntries = applyTo >= applyFrom
       ? this.#log.slice(applyFrom, applyTo, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY)
+      : [];
+    const unstable = this.#stableIndex < this.#log.lastIndex;
+    // See "A LEADER WRITES IN PARALLEL" at the top of this file. Never twice in a row, so the
+    // entries are persisted by the very next Ready.
+    const deferEntries = unstable && !this.#entriesDeferred && this.#role === 'leader' && this.#pendingSnapshot === undefined &&
+      (this.#messages.length > 0 || committedEntries.length > 0) &&
+      (hardState === undefined || (hardState.term === this.#persistedHardState.term && hardState.votedFor === this.#persistedHardState.votedFor));
+    this.#entriesDeferred = deferEntries;
+    // A commit index beyond the persisted log must not reach the disk before the entries it covers.
+    if (deferEntries && hardState !== undefined && hardState.commit > this.#stableIndex) hardState = undefined;
+    const entries = unstable && !deferEntries
+      ? this.#log.slice(this.#stableIndex + 1, this.#log.lastIndex, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY)
       : [];
     const appliedAfter = applyTo >= applyFrom ? applyTo : applyFrom - 1;
     const barriersResolved = this.#takeBarrierResolutions(committedEntries, appliedAfter);

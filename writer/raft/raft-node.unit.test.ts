@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { describe, expect, it } from 'vitest';
 import { RaftNode } from './raft-node.ts';
 import { RaftConfigError } from './raft-error.ts';
@@ -180,6 +181,53 @@ describe('log replication (§5.3)', () => {
       [false, 4, 2, 2],
       [false, 9, 0, 5],
     ]);
+  });
+});
+
+describe('leader writes in parallel with its followers (thesis §10.2.1)', () => {
+  it('sends its AppendEntries before persisting the entries, and never counts itself before it persisted them', () => {
+    const cluster = new MemoryCluster(ids);
+    const leader = cluster.electLeader();
+    cluster.deliverAll();
+    const proposed = leader.propose([bytes('x=1')]);
+    assert(proposed.ok);
+    const sending = leader.ready()!;
+    expect(sending.entries).toEqual([]);
+    const appends = sending.messages.filter((m): m is AppendEntries => m.type === 'append_entries');
+    expect(appends.map((m) => m.entries.map((e) => e.index))).toEqual([[proposed.firstIndex], [proposed.firstIndex]]);
+    leader.advance(sending);
+    // One follower acknowledges while the leader's own write is in flight: 2 of 3 would be a
+    // quorum only with the leader's unpersisted copy, so nothing commits yet.
+    const follower = appends[0]!.to;
+    leader.step({ type: 'append_response', from: follower, to: leader.id, term: leader.status().term, success: true, matchIndex: proposed.firstIndex, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 });
+    const persisting = leader.ready()!;
+    expect(persisting.entries.map((e) => e.index)).toEqual([proposed.firstIndex]);
+    expect(persisting.committedEntries).toEqual([]);
+    expect(leader.status().commitIndex).toBeLessThan(proposed.firstIndex);
+    leader.advance(persisting);
+    expect(leader.status().commitIndex).toBe(proposed.firstIndex);
+    // Committed entries are handed out without waiting for the next entries' write, and a hard
+    // state whose commit is beyond the persisted log is held back with them.
+    const next = leader.propose([bytes('y=2')]);
+    assert(next.ok);
+    const applying = leader.ready()!;
+    expect(applying.committedEntries.map((e) => e.index)).toEqual([proposed.firstIndex]);
+    expect(applying.entries).toEqual([]);
+    expect(applying.hardState?.commit ?? 0).toBeLessThanOrEqual(proposed.firstIndex);
+    leader.advance(applying);
+    expect(leader.ready()!.entries.map((e) => e.index)).toEqual([next.firstIndex]);
+  });
+
+  it('a follower still acknowledges only entries it persisted in the same Ready', () => {
+    const node = follower('b');
+    drain(node);
+    node.step({
+      type: 'append_entries', from: 'a', to: 'b', term: 2, prevLogIndex: 1, prevLogTerm: 1, commit: 1,
+      entries: [{ index: 2, term: 2, kind: 'normal', data: bytes('x') }],
+    });
+    const ready = node.ready()!;
+    expect(ready.entries.map((e) => e.index)).toEqual([2]);
+    expect(ready.messages.filter((m) => m.type === 'append_response')).toHaveLength(1);
   });
 });
 

@@ -6,6 +6,9 @@
 //   3. restore the application from `snapshot` (if any), apply `committedEntries` in order, then
 //      answer `barriersResolved` (their index is applied by then);
 //   4. call `advance(ready)`.
+// A leader's Ready may carry messages about entries it has not persisted yet (they come in its
+// next Ready): the core splits them so the leader writes in parallel with its followers; see
+// "A LEADER WRITES IN PARALLEL" in raft-node.ts.
 
 import type { Entry } from './entry.ts';
 import type { Message, Snapshot } from './message.ts';

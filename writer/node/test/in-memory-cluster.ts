@@ -2,7 +2,8 @@
 import { createLogger } from '../../../common/logger.ts';
 import type { Message } from '../../raft/message.ts';
 import { Prng } from '../../raft/sim/prng.ts';
-import { WriterNode, type NodeStorage } from '../writer-node.ts';
+import type { Snapshot } from '../../raft/message.ts';
+import { WriterNode, type NodePublisher, type NodePublisherContext, type NodeStorage, type WriterNodeLimits } from '../writer-node.ts';
 
 export interface InMemoryCluster {
   readonly nodes: Map<string, WriterNode>;
@@ -13,9 +14,15 @@ export interface InMemoryCluster {
   stop(): void;
 }
 
-const nullStorage: NodeStorage = { persistAsync: async () => undefined, saveSnapshot: () => undefined, close: () => undefined };
+export interface InMemoryClusterOptions {
+  readonly limits?: Partial<WriterNodeLimits>;
+  /** A publisher per node (absent: the nodes run without one). */
+  readonly publisher?: (nodeId: string, context: NodePublisherContext) => NodePublisher;
+  /** Every snapshot a node saved (its own, from compaction), by node id. */
+  readonly snapshots?: Map<string, Snapshot[]>;
+}
 
-export function startInMemoryCluster(ids: readonly string[], seed = 1): InMemoryCluster {
+export function startInMemoryCluster(ids: readonly string[], seed = 1, options: InMemoryClusterOptions = {}): InMemoryCluster {
   const nodes = new Map<string, WriterNode>();
   const isolated = new Set<string>();
   const log = createLogger('writer-test', 'silent');
@@ -29,14 +36,23 @@ export function startInMemoryCluster(ids: readonly string[], seed = 1): InMemory
   };
   ids.forEach((id, position) => {
     const random = new Prng(seed * 31 + position);
+    const storage: NodeStorage = {
+      persistAsync: async () => undefined,
+      saveSnapshot: (snapshot) => {
+        if (options.snapshots) options.snapshots.set(id, [...(options.snapshots.get(id) ?? []), snapshot]);
+      },
+      close: () => undefined,
+    };
+    const publisher = options.publisher;
     const node = new WriterNode({
       nodeId: id,
       shard: 0,
-      storage: nullStorage,
+      storage,
+      ...(publisher ? { publisher: (context: NodePublisherContext) => publisher(id, context) } : {}),
       transport: { send: deliver },
       log,
       idGenerator: () => `${id}-command-${(commandCounter += 1)}`,
-      limits: { tickMs: 5, commitWaitMsMax: 3_000 },
+      limits: { tickMs: 5, commitWaitMsMax: 3_000, ...options.limits },
       raft: {
         id, start: { type: 'bootstrap', data: { voters: [...ids] } },
         electionTicksMin: 10, electionTicksMax: 20, heartbeatTicks: 2,
