@@ -123,27 +123,43 @@ export interface BatchFold {
   readonly stop: { readonly envelope: PositionedEnvelope; readonly reason: string } | undefined;
 }
 
-/** Ids the fold must find loaded: accounts and transfers named by the events. */
-export function idsTouched(envelopes: readonly PositionedEnvelope[]): { accountIds: string[]; transferIds: string[] } {
+/**
+ * Ids the fold must find loaded: accounts and transfers named by the events. `resolvedTransferIds`
+ * (pending transfers that a post, void or expiry names) is the part of `transferIds` whose rows the
+ * fold reads; the rest are new ids it only checks for duplicates. Likewise `createdAccountIds` are
+ * the accounts the batch creates and `createdTransferIds` the transfers it creates (a stored row is
+ * only needed to find a duplicate).
+ */
+export function idsTouched(envelopes: readonly PositionedEnvelope[]): {
+  accountIds: string[]; createdAccountIds: Set<string>; transferIds: string[]; createdTransferIds: Set<string>; resolvedTransferIds: string[];
+} {
   const accountIds = new Set<string>();
+  const createdAccountIds = new Set<string>();
+  const createdTransferIds = new Set<string>();
   const transferIds = new Set<string>();
+  const resolvedTransferIds = new Set<string>();
   for (const { envelope } of envelopes) {
     const event = envelope.event;
     switch (event.type) {
       case 'AccountCreated':
         accountIds.add(event.data.id);
+        createdAccountIds.add(event.data.id);
         break;
       case 'TransferCreated':
         transferIds.add(event.data.id);
+        createdTransferIds.add(event.data.id);
         accountIds.add(event.data.debitAccountId).add(event.data.creditAccountId);
         break;
       case 'PendingTransferPosted':
       case 'PendingTransferVoided':
         transferIds.add(event.data.id).add(event.data.pendingId);
+        createdTransferIds.add(event.data.id);
+        resolvedTransferIds.add(event.data.pendingId);
         accountIds.add(event.data.debitAccountId).add(event.data.creditAccountId);
         break;
       case 'PendingTransferExpired':
         transferIds.add(event.data.pendingId);
+        resolvedTransferIds.add(event.data.pendingId);
         accountIds.add(event.data.debitAccountId).add(event.data.creditAccountId);
         break;
       default: {
@@ -152,7 +168,7 @@ export function idsTouched(envelopes: readonly PositionedEnvelope[]): { accountI
       }
     }
   }
-  return { accountIds: [...accountIds], transferIds: [...transferIds] };
+  return { accountIds: [...accountIds], createdAccountIds, transferIds: [...transferIds], createdTransferIds, resolvedTransferIds: [...resolvedTransferIds] };
 }
 
 class InconsistentEvent extends Error {}

@@ -20,7 +20,10 @@ try {
   const config = loadProjectorConfig();
   const log = createLogger('projector', config.logLevel);
   await checkDatabaseReachable(config.databaseUrl);
-  const db = createDatabase<unknown>({ url: config.databaseUrl, applicationName: 'projector', poolSizeMax: Math.min(config.shards, 4) + 2 });
+  const db = createDatabase<unknown>({
+    url: config.databaseUrl, applicationName: 'projector', poolSizeMax: Math.min(config.shards, 4) + 2,
+    onIdleConnectionError: (error) => log.warn({ err: error }, 'an idle Postgres connection failed; the pool replaces it'),
+  });
   await migrateToLatest(db, log);
   const biLogin = await setBiRolePassword(db, config.biPassword);
   if (biLogin === 'nologin') log.warn('LEDGER_BI_PASSWORD is not set: role ledger_bi cannot log in (BI tools cannot connect)');

@@ -23,6 +23,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../common/logger.ts';
 import { applyBatch, eventsPerBatchMax, type ApplyOutcome, type ApplyTarget } from './batch-apply.ts';
+import { PartitionCache } from './partition-cache.ts';
 import { describeStop, type PartitionStop } from './partition-stop.ts';
 import type { ProjectorMetrics } from './metrics.ts';
 
@@ -55,6 +56,8 @@ export interface PartitionStatus {
 export const fetchBytesPerPartitionMax = 4 * 1024 * 1024;
 export const fetchBytesMax = 16 * 1024 * 1024;
 export const fetchWaitMsMax = 100;
+/** A fetch returns as soon as any committed message is there (freshness); fetchWaitMsMax only bounds an empty wait. */
+export const fetchBytesMin = 1;
 export const sessionTimeoutMs = 10_000;
 /** Messages a partition's queue holds before `eachBatch` waits for the worker (plus one fetch). */
 export const queuedMessagesMax = 2 * eventsPerBatchMax;
@@ -69,6 +72,8 @@ interface PartitionQueue {
   /** Resolved when messages arrive. */
   arrived: (() => void) | undefined;
   worker: Promise<void> | undefined;
+  /** Rows this process committed for the partition (valid only at its own last checkpoint). */
+  readonly cache: PartitionCache;
 }
 export class ProjectionConsumer {
   readonly #options: ProjectionConsumerOptions;
@@ -90,6 +95,7 @@ export class ProjectionConsumer {
       heartbeatInterval: 1_000,
       rebalanceTimeout: 30_000,
       maxWaitTimeInMs: fetchWaitMsMax,
+      minBytes: fetchBytesMin,
       maxBytesPerPartition: fetchBytesPerPartitionMax,
       maxBytes: fetchBytesMax,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
@@ -100,6 +106,8 @@ export class ProjectionConsumer {
     const { topic, log } = this.#options;
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
       const partitions = event.payload.memberAssignment[topic] ?? [];
+      // A rebalance may have let another process write meanwhile: start from Postgres again.
+      for (const queue of this.#queues.values()) queue.cache.clear();
       void this.#seekToCheckpoints(partitions).catch((error: unknown) => this.#fatal(error, 'seeking to the checkpoints failed'));
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
@@ -190,7 +198,7 @@ export class ProjectionConsumer {
   #queue(shard: number): PartitionQueue {
     let queue = this.#queues.get(shard);
     if (queue === undefined) {
-      queue = { shard, messages: [], highWatermark: '0', drained: undefined, arrived: undefined, worker: undefined };
+      queue = { shard, messages: [], highWatermark: '0', drained: undefined, arrived: undefined, worker: undefined, cache: new PartitionCache() };
       this.#queues.set(shard, queue);
       const started = queue;
       queue.worker = this.#work(started).catch((error: unknown) => this.#fatal(error, `applying shard ${shard} failed`));
@@ -216,7 +224,7 @@ export class ProjectionConsumer {
       const messages = queue.messages.splice(0, this.#eventsPerBatch);
       queue.drained?.();
       const started = performance.now();
-      const outcome = await applyBatch(db, { shard, messages, target });
+      const outcome = await applyBatch(db, { shard, messages, target, cache: queue.cache });
       const seconds = (performance.now() - started) / 1_000;
       if (outcome.applied > 0) {
         metrics.batchEvents.observe(labels, outcome.applied);
