@@ -6,16 +6,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Kysely } from 'kysely';
 import type { EnvelopeInput } from '../common/events/envelope.ts';
-import { createLogger } from '../common/logger.ts';
 import type { HttpApp } from '../common/http/create-app.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/isolation.ts';
 import { applyBatch } from '../projector/batch-apply.ts';
 import type { LedgerReadModelDatabase } from '../projector/read-model-database.ts';
 import { asConsumed } from '../projector/test/read-model-dump.ts';
 import { generateHistory, historyMessages, type LedgerHistory } from '../projector/test/ledger-history.ts';
-import { buildQueryApp } from './app.ts';
+import { waitTimeoutMsMax } from './consistency.ts';
 import { encodeCursor } from './page-cursor.ts';
 import { pageLimitDefault, pageLimitMax } from './read-schemas.ts';
+import { startQueryHarness, type QueryHarness } from './test/query-harness.ts';
 
 const messagesPerBatch = 250;
 
@@ -81,6 +81,7 @@ function creations(inputs: readonly EnvelopeInput[]): Map<string, EnvelopeInput>
 
 describe('query API eventually consistent reads', () => {
   let database: TestDatabase<LedgerReadModelDatabase>;
+  let harness: QueryHarness;
   let app: HttpApp;
   const histories: LedgerHistory[] = [
     generateHistory({ seed: 11, shard: 2, accounts: 12, transfers: 500 }),
@@ -97,12 +98,12 @@ describe('query API eventually consistent reads', () => {
         expect(outcome.stop).toBeUndefined();
       }
     }
-    app = buildQueryApp({ db: database.db, log: createLogger('query-api-test', 'warn') });
-    await app.ready();
+    harness = await startQueryHarness(database.url, { shards: 6 });
+    app = harness.app;
   });
 
   afterAll(async () => {
-    await app?.close();
+    await harness?.close();
     await database?.drop();
   });
 
@@ -198,13 +199,23 @@ describe('query API eventually consistent reads', () => {
       [`/v1/accounts/${account}/transfers?cursor=NDI`, 'querystring.cursor'],
       [`/v1/accounts/${account}/transfers?cursor=${Buffer.from('v1:0').toString('base64url')}`, 'querystring.cursor'],
       [`/v1/accounts/${account}/transfers?cursor=%21%21`, 'querystring.cursor'],
-      [`/v1/accounts/${account}/transfers?consistency=strong`, 'querystring.consistency'],
-      [`/v1/accounts/${account}?minSeq=3`, 'querystring.minSeq'],
+      [`/v1/accounts/${account}/transfers?consistency=linearizable`, 'querystring.consistency'],
+      [`/v1/accounts/${account}?consistency=STRONG`, 'querystring.consistency'],
+      [`/v1/accounts/${account}?minSeq=-3`, 'querystring.minSeq'],
+      [`/v1/accounts/${account}?minSeq=99999999999999999`, 'querystring.minSeq'],
+      [`/v1/transfers/s2-t1?minSeq=1.5`, 'querystring.minSeq'],
+      [`/v1/accounts/${account}?timeoutMs=0`, 'querystring.timeoutMs'],
+      [`/v1/accounts/${account}/transfers?timeoutMs=${waitTimeoutMsMax + 1}`, 'querystring.timeoutMs'],
       ['/v1/transfers/s2-t1?verbose=1', 'querystring.verbose'],
+      ['/v1/transfers/s2-t1 x-consistency-token:2', 'headers.x-consistency-token'],
+      ['/v1/accounts/s2-acct-1 x-consistency-token:2:abc', 'headers.x-consistency-token'],
+      ['/v1/accounts/s2-acct-1 x-consistency-token:64:1', 'headers.x-consistency-token'],
     ];
-    for (const [url, field] of cases) {
-      const response = await app.inject({ method: 'GET', url });
-      expect({ url, status: response.statusCode, error: response.json().error, field: response.json().field }).toEqual({ url, status: 400, error: 'invalid_request', field });
+    for (const [request, field] of cases) {
+      const [url, header] = request.split(' ');
+      const headers = header === undefined ? {} : { 'x-consistency-token': header.slice('x-consistency-token:'.length) };
+      const response = await app.inject({ method: 'GET', url: url!, headers });
+      expect({ request, status: response.statusCode, error: response.json().error, field: response.json().field }).toEqual({ request, status: 400, error: 'invalid_request', field });
       expect(response.json().message).toContain(field);
     }
   });

@@ -3,6 +3,7 @@
  * the contract. Amounts and balances are decimal strings; ledger, code and seqs are numbers.
  */
 import Type, { type Static } from 'typebox';
+import { consistencyTokenHeader, waitTimeoutMsDefault, waitTimeoutMsMax } from './consistency.ts';
 
 /** Largest page of `GET /v1/accounts/:id/transfers`. */
 export const pageLimitMax = 500;
@@ -15,11 +16,35 @@ const Unsigned = Type.String({ pattern: '^[0-9]{1,20}$', description: 'non-negat
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
 export type IdParams = Static<typeof IdParams>;
 
-export const NoQuery = Type.Object({}, { additionalProperties: false });
+/** Query parameters every read takes (DESIGN.md §7 read consistency); checked further in consistency.ts. */
+const consistencyParameters = {
+  consistency: Type.Optional(Type.Enum(['eventual', 'strong'], {
+    description: 'eventual (default): read the projection now; strong: linearizable — a writer barrier, then wait until the projection reaches it',
+  })),
+  minSeq: Type.Optional(Type.String({
+    pattern: '^[0-9]{1,16}$',
+    description: 'read-your-writes: wait until the projection of the shard owning the resource reaches this seq (the seq of a write\'s position)',
+  })),
+  timeoutMs: Type.Optional(Type.String({
+    pattern: '^[0-9]{1,9}$',
+    description: `bound of the wait of a strong or read-your-writes read, 1..${waitTimeoutMsMax} ms (default ${waitTimeoutMsDefault}); past it: 504 with the current asOf`,
+  })),
+};
+
+export const ConsistencyQuery = Type.Object(consistencyParameters, { additionalProperties: false });
+export type ConsistencyQuery = Static<typeof ConsistencyQuery>;
+
+export const ConsistencyHeaders = Type.Object({
+  [consistencyTokenHeader]: Type.Optional(Type.String({
+    pattern: '^[0-9]{1,2}:[0-9]{1,16}$',
+    description: 'read-your-writes: <shard>:<seq>, as a write\'s position or an earlier answer\'s X-Consistency-Token; waits until that shard reaches seq',
+  })),
+});
 
 export const EntriesQuery = Type.Object({
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: `page size, 1..${pageLimitMax} (default ${pageLimitDefault})` })),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'nextCursor of the previous page' })),
+  ...consistencyParameters,
 }, { additionalProperties: false });
 export type EntriesQuery = Static<typeof EntriesQuery>;
 
@@ -76,5 +101,13 @@ export type EntriesPage = Static<typeof EntriesPage>;
 export const ErrorResponse = Type.Object({
   error: Type.String(),
   message: Type.String(),
-  field: Type.Optional(Type.String()),
+  field: Type.Optional(Type.String({ description: 'the request parameter at fault (400)' })),
 });
+
+/** 504: the wait for the projection ran out; `asOf` says what the projection reflects now. */
+export const TimeoutResponse = Type.Object({
+  error: Type.Literal('consistency_timeout'),
+  message: Type.String(),
+  asOf: Type.Union([AsOf, Type.Null()], { description: 'current checkpoint of the shard waited for; null when no shard is known yet (no barrier ever answered)' }),
+});
+export type TimeoutResponse = Static<typeof TimeoutResponse>;

@@ -1,22 +1,29 @@
 /** Entry point of the query API process. */
-import { checkDatabaseReachable, createDatabase } from '../common/database/connect.ts';
+import { checkDatabaseReachable, createPool } from '../common/database/connect.ts';
 import { createLogger } from '../common/logger.ts';
 import { exitOnStartupError, exitWhenOrphaned, onShutdown } from '../common/process/shutdown.ts';
 import { buildQueryApp } from './app.ts';
+import { BarrierClient } from './barrier-client.ts';
+import { CheckpointWaiter } from './checkpoint-waiter.ts';
 import { loadQueryApiConfig } from './config.ts';
-import type { LedgerReadModelDatabase } from '../projector/read-model-database.ts';
+import { QueryMetrics } from './metrics.ts';
 
 const bootLog = createLogger('query-api');
 try {
   const config = loadQueryApiConfig();
   const log = createLogger('query-api', config.logLevel);
   await checkDatabaseReachable(config.databaseUrl);
-  const db = createDatabase<LedgerReadModelDatabase>({ url: config.databaseUrl, applicationName: 'query-api', poolSizeMax: 10 });
-  const app = buildQueryApp({ db, log });
+  const pool = createPool({ url: config.databaseUrl, applicationName: 'query-api', poolSizeMax: config.databasePoolSizeMax });
+  pool.on('error', (error) => log.warn({ err: error }, 'idle Postgres connection failed'));
+  const metrics = new QueryMetrics();
+  const waiter = new CheckpointWaiter({ databaseUrl: config.databaseUrl, log, metrics });
+  await waiter.start();
+  const barrier = new BarrierClient({ writerUrls: config.writerUrls, log, metrics, attemptTimeoutMs: config.barrierTimeoutMs });
+  const app = await buildQueryApp({ db: pool, log, metrics, waiter, barrier, shards: config.shards });
   await app.listen({ host: config.httpHost, port: config.httpPort });
-  log.info({ url: `http://${config.httpHost}:${config.httpPort}` }, 'query API listening');
+  log.info({ url: `http://${config.httpHost}:${config.httpPort}`, docs: `http://${config.httpHost}:${config.httpPort}/docs`, writerUrls: config.writerUrls }, 'query API listening');
   exitWhenOrphaned(log);
-  onShutdown(log, [() => db.destroy(), () => app.close()]);
+  onShutdown(log, [() => pool.end(), () => waiter.stop(), () => app.close()]);
 } catch (error) {
   exitOnStartupError(bootLog, error);
 }
