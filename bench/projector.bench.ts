@@ -26,6 +26,7 @@ import type { Kafka } from 'kafkajs';
 import { encodeEnvelopeMessage, type EnvelopeMessage } from '../common/events/envelope.ts';
 import { createKafka } from '../common/kafka/client.ts';
 import { createLogger } from '../common/logger.ts';
+import { machineFacts, writeBenchSummary } from './report/bench-summary.ts';
 import { checkpointChannel } from '../projector/batch-apply.ts';
 import { historyInputs } from '../projector/test/ledger-history.ts';
 import { createTopic, publish, waitUntil } from '../projector/test/publish.ts';
@@ -38,10 +39,11 @@ const log = createLogger('bench-projector', 'warn');
 const replayEvents = Number(process.env.BENCH_PROJECTOR_EVENTS ?? 1_000_000);
 const freshnessRate = Number(process.env.BENCH_FRESHNESS_RATE ?? 5_000);
 const freshnessSeconds = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 10);
-const publishChunk = 2_000; // one record batch stays under the broker's 1 MB message limit
+const publishChunk = 1_000; // one record batch stays under the broker's 1 MB message limit (2,000 did not once ids grew longer)
 const tickMs = 10;
 const replayTimeoutMs = 30 * 60_000;
 
+const loadAtStart = os.loadavg();
 const services = await startTestServices(log);
 const cleanups: (() => Promise<void>)[] = [async () => services.stop()];
 try {
@@ -55,6 +57,19 @@ try {
   console.log(`ratio:     ${(100 * replay.rate / replay.rawRate).toFixed(0)}% of raw COPY (target ≥ 50%)`);
   console.log(`freshness: ${freshness.count.toLocaleString('en')} transfers at ${Math.round(freshness.achievedRate).toLocaleString('en')}/s: p50 ${freshness.p50.toFixed(1)} ms, p99 ${freshness.p99.toFixed(1)} ms, max ${freshness.max.toFixed(1)} ms (target p50 ≤ 20, p99 ≤ 100)`);
   console.log(`           of which the Kafka transaction: p50 ${freshness.transactionP50.toFixed(1)} ms, p99 ${freshness.transactionP99.toFixed(1)} ms; from Kafka commit to visible: p50 ${freshness.kafkaP50.toFixed(1)} ms, p99 ${freshness.kafkaP99.toFixed(1)} ms`);
+  console.log(`load average at start ${loadAtStart.map((load) => load.toFixed(2)).join(' ')}, at the end ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+  writeBenchSummary({
+    bench: 'projector', measuredAt: new Date().toISOString(), machine: machineFacts(loadAtStart),
+    settings: { replayEvents, freshnessRate, freshnessSeconds, publishChunk, tickMs },
+    figures: [
+      {
+        name: `replay ${replay.events.toLocaleString('en')} events into the read models`, value: Math.round(replay.rate), unit: 'events/s',
+        peer: { name: 'raw COPY of the insert-only rows', value: Math.round(replay.rawRate), unit: 'events/s' }, ratio: replay.rate / replay.rawRate, ratioTarget: { kind: 'min', value: 0.5 },
+      },
+      { name: `freshness p50 at ${freshnessRate.toLocaleString('en')} transfers/s (writer commit → visible)`, value: Number(freshness.p50.toFixed(1)), unit: 'ms', target: { kind: 'max', value: 20 } },
+      { name: `freshness p99 at ${freshnessRate.toLocaleString('en')} transfers/s (writer commit → visible)`, value: Number(freshness.p99.toFixed(1)), unit: 'ms', target: { kind: 'max', value: 100 } },
+    ],
+  });
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
 }
@@ -64,6 +79,8 @@ async function startProjector(database: TestDatabase<unknown>, topic: string): P
     ...process.env,
     DATABASE_URL: database.url, KAFKA_BROKERS: services.kafkaBrokers.join(','), KAFKA_TOPIC: topic, LEDGER_SHARDS: '1',
     PROJECTOR_HTTP_PORT: String(await freePort()), PROJECTOR_GROUP_ID: uniqueName('bench'), LOG_LEVEL: 'warn',
+    // e.g. BENCH_PROJECTOR_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the projector process only.
+    NODE_OPTIONS: process.env.BENCH_PROJECTOR_NODE_OPTIONS ?? process.env.NODE_OPTIONS,
   });
   cleanups.push(async () => {
     if (child.child.exitCode === null) child.child.kill('SIGTERM');
@@ -77,8 +94,27 @@ async function checkpoint(db: Kysely<unknown>): Promise<number> {
   return Number(result.rows[0]?.seq ?? 0);
 }
 
-async function benchReplay(kafka: Kafka) {
-  const topic = uniqueTopic('bench.projector.replay');
+/**
+ * The replay topic: a fresh one with the history published, or — with BENCH_PROJECTOR_REPLAY_TOPIC
+ * naming a topic an earlier run of the same BENCH_PROJECTOR_EVENTS filled — that one as it is
+ * (the history is deterministic), which saves minutes of publishing between runs.
+ */
+async function replayTopic(kafka: Kafka): Promise<{ topic: string; published: number }> {
+  const named = process.env.BENCH_PROJECTOR_REPLAY_TOPIC;
+  const topic = named ?? uniqueTopic('bench.projector.replay');
+  if (named !== undefined) {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = (await admin.listTopics()).includes(named) ? await admin.fetchTopicOffsets(named) : [];
+      if (offsets.some((partition) => BigInt(partition.high) > 0n)) {
+        console.log(`reusing topic ${named} (published by an earlier run with BENCH_PROJECTOR_EVENTS=${replayEvents})`);
+        return { topic, published: replayEvents };
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
   await createTopic(kafka, topic, 1);
   const started = performance.now();
   let chunk: EnvelopeMessage[] = [];
@@ -102,7 +138,11 @@ async function benchReplay(kafka: Kafka) {
   if (chunk.length > 0) await flush();
   await producer.disconnect();
   console.log(` (${((performance.now() - started) / 1_000).toFixed(1)} s)`);
+  return { topic, published };
+}
 
+async function benchReplay(kafka: Kafka) {
+  const { topic, published } = await replayTopic(kafka);
   const database = await createTestDatabase<unknown>(services.databaseUrl, 'bench_replay');
   cleanups.push(() => database.drop());
   await startProjector(database, topic);

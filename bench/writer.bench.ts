@@ -3,7 +3,8 @@
  * in the same run and with the same load generator, with its peers:
  *   - a 3-member etcd cluster (Debian's etcd-server), puts of a 200-byte value;
  *   - a plain single-node Postgres transfer transaction (update two balances, insert an entry).
- * Figures (medians of `runs` runs):
+ * Every run measures ours, then etcd and Postgres, then ours at half rate, so peers and ours see
+ * the same minute of a shared machine. Figures (medians of `runs` runs):
  *   1. batched transfers/s: requests of `batchItems` transfers to the leader;
  *   2. single-transfer requests/s at concurrency 64, vs etcd puts/s and Postgres tps at 64;
  *   3. p99 latency of single-transfer requests at half of our maximum rate.
@@ -16,6 +17,8 @@ import pg from 'pg';
 import { freePortRange } from '../test/support/processes.ts';
 import { postJson, WriterCluster, type WriterProcess } from '../test/support/writer-cluster.ts';
 import { etcdPut, requireEtcd, startEtcdCluster } from './support/etcd-cluster.ts';
+import { machineFacts, writeBenchSummary } from './report/bench-summary.ts';
+import { postText } from './support/http-client.ts';
 import { format, median, percentile, progress, runLoad, type LoadResult } from './support/load.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -23,6 +26,12 @@ const durationMs = Number(process.env.BENCH_DURATION_MS ?? 8_000);
 const batchItems = Number(process.env.BENCH_BATCH_ITEMS ?? 4_000);
 const batchConcurrency = Number(process.env.BENCH_BATCH_CONCURRENCY ?? 4);
 const singleConcurrency = 64;
+/** Comma-separated subset of batched,single,half (profiling one phase at a time). */
+const phases = new Set((process.env.BENCH_PHASES ?? 'batched,single,half').split(','));
+/** `false` measures our writer only (no etcd, no Postgres): for profiling, not for recorded figures. */
+const measurePeers = process.env.BENCH_PEERS !== 'false';
+/** Extra Node options for the writer processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+const writerNodeOptions = process.env.BENCH_WRITER_NODE_OPTIONS;
 const accountsCount = 10_000;
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -37,10 +46,6 @@ function transferJson(id: string, sequence: number): string {
   return `{"id":"${id}","debitAccountId":"a-${debit}","creditAccountId":"a-${credit}","amount":"${1 + (sequence % 1000)}","ledger":1,"code":1}`;
 }
 
-async function postRaw(url: string, body: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  return { status: response.status, text: await response.text() };
-}
 
 async function setUpLedger(leader: WriterProcess): Promise<void> {
   for (let start = 0; start < accountsCount; start += 5_000) {
@@ -50,18 +55,38 @@ async function setUpLedger(leader: WriterProcess): Promise<void> {
   }
 }
 
-function summarize(result: LoadResult): { perSecond: number; itemsPerSecond: number; p50: number; p99: number; errors: number } {
+function summarize(result: LoadResult): { perSecond: number; itemsPerSecond: number; p50: number; p99: number; errors: string } {
+  const kinds = Object.entries(result.errorKinds).map(([kind, count]) => `${count}× ${kind}`).join('; ');
   return {
     perSecond: result.operations / result.seconds,
     itemsPerSecond: result.items / result.seconds,
     p50: percentile(result.latenciesMs, 0.5),
     p99: percentile(result.latenciesMs, 0.99),
-    errors: result.errors,
+    errors: result.errors === 0 ? '0' : `${result.errors} (${kinds})`,
   };
 }
 
-async function measureWriter(): Promise<Record<string, number[]>> {
-  const cluster = await WriterCluster.create(3, { LOG_LEVEL: 'error' });
+/** The leader's count of Raft log fsyncs (from its /metrics), to see how many requests share one. */
+async function leaderFsyncs(leader: WriterProcess): Promise<number> {
+  const text = await (await fetch(`${leader.url}/metrics`)).text();
+  const match = /^ledger_writer_fsyncs_total (\d+)/m.exec(text);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+async function fsyncNote(leader: WriterProcess, before: number, result: ReturnType<typeof summarize>): Promise<string> {
+  const fsyncs = (await leaderFsyncs(leader)) - before;
+  return `; leader fsyncs ${format(fsyncs)} (${format(fsyncs / (durationMs / 1000))}/s, ${format((result.perSecond * durationMs) / 1000 / fsyncs, 1)} requests each)`;
+}
+
+/**
+ * Our figures; `peersRun(run)` is awaited in every run right after our single-transfer phase, so
+ * etcd and Postgres are measured minutes — not a whole benchmark — apart from us on this shared
+ * machine, whose load changes by the minute.
+ */
+async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<Record<string, number[]>> {
+  // The consensus and ledger path alone, as etcd is measured: no Kafka publisher on the leader
+  // (bench:publisher measures that stage; without a broker it would only retry in the background).
+  const cluster = await WriterCluster.create(3, { LOG_LEVEL: 'error', WRITER_PUBLISHER: 'off', ...(writerNodeOptions ? { NODE_OPTIONS: writerNodeOptions } : {}) });
   const figures: Record<string, number[]> = { batchedTransfersPerSecond: [], batchedP99Ms: [], singleRequestsPerSecond: [], singleP99Ms: [], halfRateP99Ms: [], halfRateAchieved: [] };
   try {
     await cluster.startAll();
@@ -70,6 +95,8 @@ async function measureWriter(): Promise<Record<string, number[]>> {
     await setUpLedger(leader);
     let unique = 0;
     for (let run = 1; run <= runs; run += 1) {
+      if (phases.has('batched')) {
+      const fsyncsBefore = await leaderFsyncs(leader);
       const batched = summarize(await runLoad({
         concurrency: batchConcurrency, durationMs,
         operation: async () => {
@@ -78,41 +105,51 @@ async function measureWriter(): Promise<Record<string, number[]>> {
             unique += 1;
             parts.push(transferJson(`b-${unique}`, unique));
           }
-          const answer = await postRaw(`${leader.url}/v1/transfers`, `{"transfers":[${parts.join(',')}]}`);
+          const answer = await postText(`${leader.url}/v1/transfers`, `{"transfers":[${parts.join(',')}]}`);
           if (answer.status !== 200) throw new Error(answer.text);
           return batchItems;
         },
       }));
       figures.batchedTransfersPerSecond!.push(batched.itemsPerSecond);
       figures.batchedP99Ms!.push(batched.p99);
-      progress(`run ${run}/${runs} batched (${batchItems}/request, ${batchConcurrency} clients): ${format(batched.itemsPerSecond)} transfers/s, p99 ${format(batched.p99, 1)} ms, errors ${batched.errors}`);
+      progress(`run ${run}/${runs} batched (${batchItems}/request, ${batchConcurrency} clients): ${format(batched.itemsPerSecond)} transfers/s, p99 ${format(batched.p99, 1)} ms, errors ${batched.errors}${await fsyncNote(leader, fsyncsBefore, batched)}`);
+      }
 
+      let halfRate = Number(process.env.BENCH_HALF_RATE ?? 0);
+      if (phases.has('single')) {
+      const fsyncsBefore = await leaderFsyncs(leader);
       const single = summarize(await runLoad({
         concurrency: singleConcurrency, durationMs,
         operation: async () => {
           unique += 1;
-          const answer = await postRaw(`${leader.url}/v1/transfers`, `{"transfers":[${transferJson(`s-${unique}`, unique)}]}`);
+          const answer = await postText(`${leader.url}/v1/transfers`, `{"transfers":[${transferJson(`s-${unique}`, unique)}]}`);
           if (answer.status !== 200) throw new Error(answer.text);
           return 1;
         },
       }));
       figures.singleRequestsPerSecond!.push(single.perSecond);
       figures.singleP99Ms!.push(single.p99);
-      progress(`run ${run}/${runs} single transfer, concurrency ${singleConcurrency}: ${format(single.perSecond)} requests/s, p50 ${format(single.p50, 1)} ms, p99 ${format(single.p99, 1)} ms, errors ${single.errors}`);
+      progress(`run ${run}/${runs} single transfer, concurrency ${singleConcurrency}: ${format(single.perSecond)} requests/s, p50 ${format(single.p50, 1)} ms, p99 ${format(single.p99, 1)} ms, errors ${single.errors}${await fsyncNote(leader, fsyncsBefore, single)}`);
+      halfRate = Math.max(1, Math.floor(single.perSecond / 2));
+      }
 
-      const halfRate = Math.max(1, Math.floor(single.perSecond / 2));
+      await peersRun(run);
+
+      if (phases.has('half') && halfRate > 0) {
+      const fsyncsBefore = await leaderFsyncs(leader);
       const half = summarize(await runLoad({
         concurrency: singleConcurrency, durationMs, ratePerSecond: halfRate,
         operation: async () => {
           unique += 1;
-          const answer = await postRaw(`${leader.url}/v1/transfers`, `{"transfers":[${transferJson(`h-${unique}`, unique)}]}`);
+          const answer = await postText(`${leader.url}/v1/transfers`, `{"transfers":[${transferJson(`h-${unique}`, unique)}]}`);
           if (answer.status !== 200) throw new Error(answer.text);
           return 1;
         },
       }));
       figures.halfRateP99Ms!.push(half.p99);
       figures.halfRateAchieved!.push(half.perSecond);
-      progress(`run ${run}/${runs} at half rate (${format(halfRate)}/s offered): ${format(half.perSecond)} requests/s, p50 ${format(half.p50, 1)} ms, p99 ${format(half.p99, 1)} ms`);
+      progress(`run ${run}/${runs} at half rate (${format(halfRate)}/s offered): ${format(half.perSecond)} requests/s, p50 ${format(half.p50, 1)} ms, p99 ${format(half.p99, 1)} ms, errors ${half.errors}${await fsyncNote(leader, fsyncsBefore, half)}`);
+      }
     }
   } finally {
     await cluster.stopAll().catch(() => undefined);
@@ -121,12 +158,16 @@ async function measureWriter(): Promise<Record<string, number[]>> {
   return figures;
 }
 
-async function measureEtcd(): Promise<number[]> {
+interface Peer {
+  run(run: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startEtcdPeer(): Promise<Peer> {
   const etcd = await startEtcdCluster(await freePortRange(20));
   const value = 'v'.repeat(200);
-  const puts: number[] = [];
-  try {
-    for (let run = 1; run <= runs; run += 1) {
+  return {
+    async run(run) {
       const result = summarize(await runLoad({
         concurrency: singleConcurrency, durationMs,
         operation: async (worker, sequence) => {
@@ -134,16 +175,14 @@ async function measureEtcd(): Promise<number[]> {
           return 1;
         },
       }));
-      puts.push(result.perSecond);
-      progress(`run ${run}/${runs} etcd 3 members, 200-byte puts, concurrency ${singleConcurrency}: ${format(result.perSecond)} puts/s, p99 ${format(result.p99, 1)} ms, errors ${result.errors}`);
-    }
-  } finally {
-    await etcd.stop();
-  }
-  return puts;
+      progress(`run ${run}/${runs} etcd 3 members, 200-byte puts, concurrency ${singleConcurrency}: ${format(result.perSecond)} puts/s, p50 ${format(result.p50, 1)} ms, p99 ${format(result.p99, 1)} ms, errors ${result.errors}`);
+      return result.perSecond;
+    },
+    stop: () => etcd.stop(),
+  };
 }
 
-async function measurePostgres(): Promise<number[]> {
+async function startPostgresPeer(): Promise<Peer> {
   const database = `bench_writer_${Date.now()}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -152,12 +191,11 @@ async function measurePostgres(): Promise<number[]> {
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: singleConcurrency });
-  const tps: number[] = [];
-  try {
-    await pool.query('CREATE TABLE accounts (id text PRIMARY KEY, balance bigint NOT NULL)');
-    await pool.query('CREATE TABLE entries (id bigserial PRIMARY KEY, debit_account_id text NOT NULL, credit_account_id text NOT NULL, amount bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now())');
-    await pool.query(`INSERT INTO accounts SELECT 'a-' || n, 0 FROM generate_series(0, ${accountsCount - 1}) AS n`);
-    for (let run = 1; run <= runs; run += 1) {
+  await pool.query('CREATE TABLE accounts (id text PRIMARY KEY, balance bigint NOT NULL)');
+  await pool.query('CREATE TABLE entries (id bigserial PRIMARY KEY, debit_account_id text NOT NULL, credit_account_id text NOT NULL, amount bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now())');
+  await pool.query(`INSERT INTO accounts SELECT 'a-' || n, 0 FROM generate_series(0, ${accountsCount - 1}) AS n`);
+  return {
+    async run(run) {
       const result = summarize(await runLoad({
         concurrency: singleConcurrency, durationMs,
         operation: async (_worker, sequence) => {
@@ -179,39 +217,79 @@ async function measurePostgres(): Promise<number[]> {
           return 1;
         },
       }));
-      tps.push(result.perSecond);
       progress(`run ${run}/${runs} plain Postgres transfer transaction, ${singleConcurrency} clients: ${format(result.perSecond)} tps, p99 ${format(result.p99, 1)} ms, errors ${result.errors}`);
-    }
-  } finally {
-    await pool.end();
-    const cleanup = new pg.Client({ connectionString: adminUrl });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await cleanup.end();
-  }
-  return tps;
+      return result.perSecond;
+    },
+    async stop() {
+      await pool.end();
+      const cleanup = new pg.Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
 }
 
-requireEtcd();
-progress(`bench:writer — ${runs} runs of ${durationMs / 1000} s each per figure; machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-const writer = await measureWriter();
-const etcd = await measureEtcd();
-const postgres = await measurePostgres();
+if (measurePeers) requireEtcd();
+const loadAverageBefore = os.loadavg();
+progress(`bench:writer — ${runs} runs of ${durationMs / 1000} s each per figure; machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average before: ${loadAverageBefore.map((value) => value.toFixed(2)).join(' ')}`);
+const etcd: number[] = [];
+const postgres: number[] = [];
+const etcdPeer = measurePeers ? await startEtcdPeer() : undefined;
+const postgresPeer = measurePeers ? await startPostgresPeer() : undefined;
+let writer: Record<string, number[]>;
+try {
+  writer = await measureWriter(async (run) => {
+    if (etcdPeer !== undefined) etcd.push(await etcdPeer.run(run));
+    if (postgresPeer !== undefined) postgres.push(await postgresPeer.run(run));
+  });
+} finally {
+  await etcdPeer?.stop();
+  await postgresPeer?.stop();
+}
+if (!measurePeers) {
+  progress('BENCH_PEERS=false: writer only, no etcd or Postgres figures; bench/results/writer.json left as it was');
+  process.exit(0);
+}
 const ours = median(writer.singleRequestsPerSecond!);
 const results = {
   date: new Date().toISOString(),
-  machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage: os.loadavg() },
+  machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverageBefore, loadAverageAfter: os.loadavg() },
   settings: { runs, durationMs, batchItems, batchConcurrency, singleConcurrency, accountsCount, fsync: true, nodes: 3 },
   writer: Object.fromEntries(Object.entries(writer).map(([name, values]) => [name, { median: median(values), runs: values }])),
   etcdPutsPerSecond: { median: median(etcd), runs: etcd },
   postgresTransfersPerSecond: { median: median(postgres), runs: postgres },
-  ratios: { singleVsEtcd: ours / median(etcd), singleVsPostgres: ours / median(postgres), batchedVsPostgres: median(writer.batchedTransfersPerSecond!) / median(postgres) },
+  ratios: {
+    singleVsEtcd: ours / median(etcd), singleVsPostgres: ours / median(postgres), batchedVsPostgres: median(writer.batchedTransfersPerSecond!) / median(postgres),
+    // Each run's ours ÷ etcd, measured a minute apart: steadier than the ratio of medians on a busy machine.
+    singleVsEtcdPerRun: writer.singleRequestsPerSecond!.map((value, index) => value / etcd[index]!),
+  },
 };
 mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
 writeFileSync(path.join(import.meta.dirname, 'results', 'writer.json'), `${JSON.stringify(results, null, 2)}\n`);
+const figure = (name: string) => results.writer[name]!;
+writeBenchSummary({
+  bench: 'writer', measuredAt: results.date, machine: machineFacts(loadAverageBefore),
+  settings: { nodes: 3, fsync: true, runs, durationMs, batchItems, batchConcurrency, singleConcurrency, accountsCount },
+  figures: [
+    {
+      name: `batched, ${batchItems} transfers per request`, value: figure('batchedTransfersPerSecond').median, unit: 'transfers/s',
+      runs: figure('batchedTransfersPerSecond').runs, target: { kind: 'min', value: 100_000 },
+      peer: { name: 'plain Postgres transfer txn', value: results.postgresTransfersPerSecond.median, unit: 'tps' }, ratio: results.ratios.batchedVsPostgres,
+    },
+    {
+      name: `one transfer per request, concurrency ${singleConcurrency}`, value: ours, unit: 'requests/s', runs: figure('singleRequestsPerSecond').runs,
+      peer: { name: 'etcd 3 members, 200-byte puts', value: median(etcd), unit: 'puts/s' }, ratio: results.ratios.singleVsEtcd, ratioTarget: { kind: 'min', value: 2 },
+    },
+    {
+      name: 'p99 at half our max single-transfer rate', value: figure('halfRateP99Ms').median, unit: 'ms', runs: figure('halfRateP99Ms').runs,
+      target: { kind: 'max', value: 10 },
+    },
+  ],
+});
 console.log('\nbench:writer (medians)');
 console.log(`  batched, ${batchItems} transfers/request:        ${format(results.writer.batchedTransfersPerSecond!.median)} transfers/s (target ≥ 100,000)`);
 console.log(`  single transfer, concurrency ${singleConcurrency}:        ${format(ours)} requests/s, p99 ${format(results.writer.singleP99Ms!.median, 1)} ms`);
-console.log(`  etcd 3 members, 200-byte puts, concurrency ${singleConcurrency}: ${format(median(etcd))} puts/s → ours / etcd = ${format(results.ratios.singleVsEtcd, 2)} (target ≥ 2)`);
+console.log(`  etcd 3 members, 200-byte puts, concurrency ${singleConcurrency}: ${format(median(etcd))} puts/s → ours / etcd = ${format(results.ratios.singleVsEtcd, 2)} (target ≥ 2); per run ${results.ratios.singleVsEtcdPerRun.map((ratio) => format(ratio, 2)).join(', ')}`);
 console.log(`  plain Postgres transfer txn, ${singleConcurrency} clients: ${format(median(postgres))} tps → ours / Postgres = ${format(results.ratios.singleVsPostgres, 2)} (single), ${format(results.ratios.batchedVsPostgres, 2)} (batched)`);
 console.log(`  p99 at half our max rate:                    ${format(results.writer.halfRateP99Ms!.median, 1)} ms (target ≤ 10)`);

@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { postText } from './http-client.ts';
 
 export interface EtcdCluster {
   readonly clientUrls: string[];
@@ -55,13 +56,8 @@ export async function startEtcdCluster(portBase: number): Promise<EtcdCluster> {
   };
 }
 
-/** One put through etcd's v3 JSON gateway (key and value base64). */
+/** One put through etcd's v3 JSON gateway (key and value base64), with the same client as ours. */
 export async function etcdPut(clientUrl: string, key: string, value: string): Promise<void> {
-  const response = await fetch(`${clientUrl}/v3/kv/put`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') }),
-  });
-  if (!response.ok) throw new Error(`etcd put: ${response.status}`);
-  await response.arrayBuffer();
+  const response = await postText(`${clientUrl}/v3/kv/put`, JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') }));
+  if (response.status !== 200) throw new Error(`etcd put: ${response.status} ${response.text.slice(0, 200)}`);
 }

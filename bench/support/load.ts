@@ -4,6 +4,8 @@ export interface LoadResult {
   readonly operations: number;
   readonly items: number;
   readonly errors: number;
+  /** Failures by their message's first 80 characters (e.g. a 503 body), to tell elections from overload. */
+  readonly errorKinds: Readonly<Record<string, number>>;
   readonly seconds: number;
   readonly latenciesMs: number[];
 }
@@ -23,6 +25,7 @@ export async function runLoad(options: {
   let operations = 0;
   let items = 0;
   let errors = 0;
+  const errorKinds: Record<string, number> = {};
   let sequence = 0;
   const started = performance.now();
   const deadline = started + options.durationMs;
@@ -44,12 +47,14 @@ export async function runLoad(options: {
         items += carried;
         operations += 1;
         latenciesMs.push(performance.now() - begin);
-      } catch {
+      } catch (error) {
         errors += 1;
+        const kind = (error instanceof Error ? error.message : String(error)).slice(0, 80);
+        errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
       }
     }
   }));
-  return { operations, items, errors, seconds: (performance.now() - started) / 1000, latenciesMs };
+  return { operations, items, errors, errorKinds, seconds: (performance.now() - started) / 1000, latenciesMs };
 }
 
 export function percentile(values: readonly number[], fraction: number): number {

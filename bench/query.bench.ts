@@ -1,0 +1,251 @@
+/**
+ * `npm run bench:query` — the query API's two figures (issue 7), on real processes: a writer
+ * cluster of three nodes publishing to Kafka, the projector and the query API (query-api/server.ts),
+ * on the Kafka and Postgres the tests use (KAFKA_BROKERS / DATABASE_URL, or a local broker and the
+ * local Postgres), into a fresh database and topic.
+ *
+ * 1. Eventual balance reads: `GET /v1/accounts/:id` of random accounts (BENCH_QUERY_ACCOUNTS,
+ *    default 1,000), BENCH_QUERY_CONCURRENCY (default 32) requests in flight on an undici keep-alive
+ *    Pool, closed loop, BENCH_QUERY_SECONDS (default 10) per run. Target ≥ 10,000 req/s, p99 ≤ 10 ms.
+ *    Peer, same run: the same row read with a plain prepared `SELECT` through pg, the same number of
+ *    callers in flight over as many connections as the query API's pool (QUERY_DATABASE_POOL_SIZE).
+ * 2. Strong balance reads: `?consistency=strong`, BENCH_QUERY_STRONG_CONCURRENCY (default 256) in
+ *    flight, while transfers are written at BENCH_QUERY_WRITE_RATE (default 1,000/s: 10 per request,
+ *    open loop) to the leader. Target ≥ 5,000 req/s, p99 ≤ 25 ms. Peer: the plain SELECT again,
+ *    under the same writes. The query API's /metrics give the breakdown (barrier call time, reads
+ *    per barrier, time waiting for the projection).
+ *
+ * Every figure is the median of BENCH_QUERY_RUNS (default 3) runs; progress is printed every second.
+ * The load generator runs on the same 2 cores as everything it measures.
+ */
+import os from 'node:os';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { createLogger } from '../common/logger.ts';
+import { mulberry32 } from '../projector/test/ledger-history.ts';
+import { startQueryPlatform, writeToCluster, type QueryPlatform } from '../query-api/test/query-platform.ts';
+import { startTestServices } from '../test/support/services.ts';
+import { createTestDatabase, uniqueTopic, type TestDatabase } from '../test/support/isolation.ts';
+import { machineFacts, median, writeBenchSummary } from './report/bench-summary.ts';
+import { format, percentile, progress } from './support/load.ts';
+
+const log = createLogger('bench-query', 'warn');
+const accountsCount = Number(process.env.BENCH_QUERY_ACCOUNTS ?? 1_000);
+const concurrency = Number(process.env.BENCH_QUERY_CONCURRENCY ?? 32);
+const strongConcurrency = Number(process.env.BENCH_QUERY_STRONG_CONCURRENCY ?? 256);
+const seconds = Number(process.env.BENCH_QUERY_SECONDS ?? 10);
+const runs = Number(process.env.BENCH_QUERY_RUNS ?? 3);
+const writeRate = Number(process.env.BENCH_QUERY_WRITE_RATE ?? 1_000);
+const databasePoolSize = Number(process.env.QUERY_DATABASE_POOL_SIZE ?? 16);
+const transfersPerWrite = 10;
+const warmupSeconds = 2;
+
+interface Measured {
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+const accountIds = Array.from({ length: accountsCount }, (_, index) => `acct-${index}`);
+
+/** Closed loop: `inFlight` workers call `operation` back to back for `durationMs`; prints req/s each second. */
+async function closedLoop(label: string, inFlight: number, durationMs: number, operation: (random: () => number) => Promise<boolean>): Promise<Measured> {
+  const latencies: number[] = [];
+  let ok = 0;
+  let errors = 0;
+  let lastOk = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const ticker = setInterval(() => {
+    const elapsed = (performance.now() - started) / 1000;
+    progress(`${label} ${elapsed.toFixed(0)} s: ${format(ok - lastOk)} req/s${errors > 0 ? `, ${errors} errors` : ''}`);
+    lastOk = ok;
+  }, 1_000);
+  await Promise.all(Array.from({ length: inFlight }, async (_, worker) => {
+    const random = mulberry32(worker + 1);
+    while (performance.now() < deadline) {
+      const begin = performance.now();
+      const success = await operation(random).catch(() => false);
+      if (success) {
+        ok += 1;
+        latencies.push(performance.now() - begin);
+      } else {
+        errors += 1;
+      }
+    }
+  }));
+  clearInterval(ticker);
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  return { rate: ok / elapsedSeconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+}
+
+/** Open loop: one write of `transfersPerWrite` transfers every 1000 / (rate / transfersPerWrite) ms until stopped. */
+function backgroundWrites(leaderUrl: string): { stop: () => Promise<{ transfers: number; seconds: number; errors: number }> } {
+  const writers = new Pool(leaderUrl, { connections: 16, keepAliveTimeout: 30_000 });
+  const intervalMs = 1_000 / (writeRate / transfersPerWrite);
+  const random = mulberry32(99);
+  let sequence = 0;
+  let transfers = 0;
+  let errors = 0;
+  let stopped = false;
+  const inFlight = new Set<Promise<void>>();
+  const started = performance.now();
+  let next = started;
+  const loop = (async () => {
+    while (!stopped) {
+      const wait = next - performance.now();
+      next += intervalMs;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (inFlight.size >= 64) {
+        errors += 1; // the writers fell behind: this tick is skipped, not queued
+        continue;
+      }
+      const batch = Array.from({ length: transfersPerWrite }, () => {
+        const debit = Math.floor(random() * accountsCount);
+        const credit = (debit + 1 + Math.floor(random() * (accountsCount - 1))) % accountsCount;
+        return { id: `bench-${sequence++}`, debitAccountId: accountIds[debit]!, creditAccountId: accountIds[credit]!, amount: String(1 + Math.floor(random() * 1_000)), ledger: 1, code: 1 };
+      });
+      const write = writers.request({ path: '/v1/transfers', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transfers: batch }) })
+        .then(async (response) => {
+          await response.body.dump();
+          if (response.statusCode === 200) transfers += batch.length;
+          else errors += 1;
+        }, () => {
+          errors += 1;
+        });
+      inFlight.add(write);
+      void write.finally(() => inFlight.delete(write));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      await Promise.all(inFlight);
+      await writers.close();
+      return { transfers, seconds: (performance.now() - started) / 1000, errors };
+    },
+  };
+}
+
+async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/.exec(line);
+    if (match) values.set(match[1]!, Number(match[2]));
+  }
+  return values;
+}
+
+function difference(before: Map<string, number>, after: Map<string, number>, key: string): number {
+  return (after.get(key) ?? 0) - (before.get(key) ?? 0);
+}
+
+const loadAtStart = os.loadavg();
+const services = await startTestServices(log);
+let database: TestDatabase<unknown> | undefined;
+let platform: QueryPlatform | undefined;
+try {
+  progress(`[bench:query] ${services.description}`);
+  database = await createTestDatabase<unknown>(services.databaseUrl, 'bench_query');
+  platform = await startQueryPlatform({
+    databaseUrl: database.url, kafkaBrokers: services.kafkaBrokers, topic: uniqueTopic('bench.query'),
+    queryEnv: { QUERY_DATABASE_POOL_SIZE: String(databasePoolSize) },
+  });
+  const leader = await platform.cluster.waitForLeader();
+  progress(`platform up (writers, projector, query API at ${platform.queryUrl}); creating ${format(accountsCount)} accounts`);
+  const created = await writeToCluster([leader.url], '/v1/accounts', { accounts: accountIds.map((id) => ({ id, ledger: 1, code: 1 })) });
+  const projected = await fetch(`${platform.queryUrl}/v1/accounts/${accountIds.at(-1)}?minSeq=${created.body.position.seq}&timeoutMs=30000`);
+  if (projected.status !== 200) throw new Error(`accounts not projected: HTTP ${projected.status} ${await projected.text()}`);
+
+  const queries = new Pool(platform.queryUrl, { connections: Math.max(concurrency, strongConcurrency), keepAliveTimeout: 30_000 });
+  const peerPool = new pg.Pool({ connectionString: database.url, max: databasePoolSize, application_name: 'bench-query-peer' });
+  const httpRead = (query: string) => async (random: () => number) => {
+    const response = await queries.request({ path: `/v1/accounts/${accountIds[Math.floor(random() * accountsCount)]}${query}`, method: 'GET' });
+    await response.body.dump();
+    return response.statusCode === 200;
+  };
+  const peerRead = async (random: () => number) => {
+    const result = await peerPool.query({
+      name: 'bench-peer-account', values: [accountIds[Math.floor(random() * accountsCount)]],
+      text: 'SELECT id, ledger, code, debits_pending, debits_posted, credits_pending, credits_posted, balance, seq FROM ledger.accounts WHERE id = $1',
+    });
+    return result.rows.length === 1;
+  };
+
+  progress(`warming up ${warmupSeconds} s`);
+  await closedLoop('[warm-up eventual]', concurrency, warmupSeconds * 1_000, httpRead(''));
+  await closedLoop('[warm-up peer]', concurrency, warmupSeconds * 1_000, peerRead);
+
+  const eventual: Measured[] = [];
+  const eventualPeer: Measured[] = [];
+  const strong: Measured[] = [];
+  const strongPeer: Measured[] = [];
+  const writesAchieved: number[] = [];
+  const breakdowns: { barrierCalls: number; readsPerBarrier: number; barrierMs: number; waitMs: number }[] = [];
+  for (let run = 1; run <= runs; run += 1) {
+    eventual.push(await closedLoop(`[eventual ${run}/${runs}]`, concurrency, seconds * 1_000, httpRead('')));
+    eventualPeer.push(await closedLoop(`[peer SELECT ${run}/${runs}]`, concurrency, seconds * 1_000, peerRead));
+
+    const writes = backgroundWrites(leader.url);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const before = await scrape(platform.queryUrl);
+    strong.push(await closedLoop(`[strong ${run}/${runs}, writes ${format(writeRate)}/s]`, strongConcurrency, seconds * 1_000, httpRead('?consistency=strong&timeoutMs=10000')));
+    const after = await scrape(platform.queryUrl);
+    strongPeer.push(await closedLoop(`[peer SELECT under writes ${run}/${runs}]`, concurrency, seconds * 1_000, peerRead));
+    const written = await writes.stop();
+    writesAchieved.push(written.transfers / written.seconds);
+    const barrierCalls = difference(before, after, 'query_barrier_calls_total{outcome="ok"}');
+    breakdowns.push({
+      barrierCalls,
+      readsPerBarrier: difference(before, after, 'query_barrier_reads_per_call_sum') / Math.max(1, difference(before, after, 'query_barrier_reads_per_call_count')),
+      barrierMs: 1_000 * difference(before, after, 'query_barrier_call_duration_seconds_sum') / Math.max(1, difference(before, after, 'query_barrier_call_duration_seconds_count')),
+      waitMs: 1_000 * difference(before, after, 'query_checkpoint_wait_duration_seconds_sum') / Math.max(1, difference(before, after, 'query_checkpoint_wait_duration_seconds_count')),
+    });
+    progress(`run ${run}: writes achieved ${format(written.transfers / written.seconds)} transfers/s (${written.errors} errors/skipped ticks); `
+      + `barrier calls ${format(barrierCalls)}, reads per call ${breakdowns.at(-1)!.readsPerBarrier.toFixed(1)}, `
+      + `mean barrier ${breakdowns.at(-1)!.barrierMs.toFixed(1)} ms, mean projection wait ${breakdowns.at(-1)!.waitMs.toFixed(1)} ms`);
+  }
+  await queries.close();
+  await peerPool.end();
+
+  const summary = (measured: Measured[]) => ({
+    rate: median(measured.map((run) => run.rate)), p50: median(measured.map((run) => run.p50)), p99: median(measured.map((run) => run.p99)),
+    errors: measured.reduce((sum, run) => sum + run.errors, 0),
+  });
+  const [e, ep, s, sp] = [summary(eventual), summary(eventualPeer), summary(strong), summary(strongPeer)];
+  const loadAtEnd = os.loadavg();
+  const line = (name: string, figures: ReturnType<typeof summary>, inFlight: number) =>
+    `${name.padEnd(34)} ${format(figures.rate).padStart(7)} req/s  p50 ${figures.p50.toFixed(2).padStart(7)} ms  p99 ${figures.p99.toFixed(2).padStart(7)} ms  (${inFlight} in flight, ${figures.errors} errors)`;
+  console.log(`\n== query benchmark (median of ${runs} runs of ${seconds} s) ==`);
+  console.log(line('eventual GET /v1/accounts/:id', e, concurrency));
+  console.log(line('peer: plain SELECT via pg', ep, concurrency));
+  console.log(line(`strong, writes at ${format(writeRate)}/s`, s, strongConcurrency));
+  console.log(line('peer: plain SELECT under writes', sp, concurrency));
+  console.log(`writes achieved: ${writesAchieved.map((rate) => format(rate)).join(', ')} transfers/s`);
+  console.log(`strong-read breakdown per run: ${breakdowns.map((b) => `${format(b.barrierCalls)} barrier calls, ${b.readsPerBarrier.toFixed(1)} reads/call, barrier ${b.barrierMs.toFixed(1)} ms, wait ${b.waitMs.toFixed(1)} ms`).join(' | ')}`);
+  console.log(`targets: eventual ≥ 10,000 req/s and p99 ≤ 10 ms; strong ≥ 5,000 req/s and p99 ≤ 25 ms`);
+  console.log(`load average at start ${loadAtStart.map((load) => load.toFixed(2)).join(' ')}, at the end ${loadAtEnd.map((load) => load.toFixed(2)).join(' ')}; ${os.cpus().length} cores`);
+  writeBenchSummary({
+    bench: 'query', measuredAt: new Date().toISOString(), machine: machineFacts(loadAtStart),
+    settings: { accountsCount, concurrency, strongConcurrency, seconds, runs, writeRate, databasePoolSize },
+    figures: [
+      {
+        name: `eventual balance reads (${concurrency} in flight)`, value: Math.round(e.rate), unit: 'req/s', runs: eventual.map((run) => Math.round(run.rate)),
+        target: { kind: 'min', value: 10_000 }, peer: { name: 'plain SELECT via pg', value: Math.round(ep.rate), unit: 'req/s' }, ratio: e.rate / ep.rate,
+      },
+      { name: 'eventual balance reads p99', value: Number(e.p99.toFixed(2)), unit: 'ms', runs: eventual.map((run) => Number(run.p99.toFixed(2))), target: { kind: 'max', value: 10 } },
+      {
+        name: `strong balance reads, writes at ${writeRate}/s (${strongConcurrency} in flight)`, value: Math.round(s.rate), unit: 'req/s', runs: strong.map((run) => Math.round(run.rate)),
+        target: { kind: 'min', value: 5_000 }, peer: { name: 'plain SELECT via pg under the same writes', value: Math.round(sp.rate), unit: 'req/s' }, ratio: s.rate / sp.rate,
+      },
+      { name: 'strong balance reads p99', value: Number(s.p99.toFixed(2)), unit: 'ms', runs: strong.map((run) => Number(run.p99.toFixed(2))), target: { kind: 'max', value: 25 } },
+    ],
+  });
+} finally {
+  await platform?.stop().catch((error: unknown) => console.error(error));
+  await database?.drop().catch((error: unknown) => console.error(error));
+  await services.stop();
+}
