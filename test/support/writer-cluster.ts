@@ -27,6 +27,7 @@ export interface ClusterView {
   lastSeq: number;
   /** The replicated published watermark. */
   publishedSeq: number;
+  snapshots: { taken: number; installed: number };
   publisher: { state: string; publishedSeq: number | null; lagEvents: number | null; lagMs: number | null; transactions: number; retries: number; restarts: number; lastError: string | null };
   commitIndex: number;
   appliedIndex: number;

@@ -203,6 +203,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
       lastError: Type.Union([Type.String(), Type.Null()]),
     }),
     votingBlocked: Type.Boolean(),
+    snapshots: Type.Object({ taken: Type.Integer(), installed: Type.Integer() }),
     voters: Type.Array(Type.String()), learners: Type.Array(Type.String()),
     peers: Type.Array(Type.Object({ id: Type.String(), clientUrl: Type.String() })),
     stateDigest: Type.Optional(Type.String()),

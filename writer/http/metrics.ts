@@ -41,6 +41,8 @@ export function createWriterMetrics(): WriterMetrics {
   const publisherEvents = new Gauge({ name: 'ledger_writer_publisher_events_total', help: 'events committed to Kafka by this process', registers: [registry] });
   const publisherRetries = new Gauge({ name: 'ledger_writer_publisher_retries_total', help: 'publisher failures recovered from with a fresh producer after a backoff', registers: [registry] });
   const publisherRestarts = new Gauge({ name: 'ledger_writer_publisher_restarts_total', help: 'publishers restarted after ending fenced/failed while this node still led', registers: [registry] });
+  const snapshotsTaken = new Gauge({ name: 'ledger_writer_snapshots_taken_total', help: 'snapshots this process took of its state (and compacted the log to)', registers: [registry] });
+  const snapshotsInstalled = new Gauge({ name: 'ledger_writer_snapshots_installed_total', help: 'snapshots this process installed from a leader', registers: [registry] });
   const forwarded = new Counter({ name: 'ledger_writer_forwarded_total', help: 'requests forwarded to the leader', labelNames: ['route'] as const, registers: [registry] });
   return {
     registry, requestSeconds, batchItems, forwarded,
@@ -62,6 +64,8 @@ export function createWriterMetrics(): WriterMetrics {
       publisherEvents.set(view.publisher.publishedEvents);
       publisherRetries.set(view.publisher.retries);
       publisherRestarts.set(view.publisher.restarts);
+      snapshotsTaken.set(view.snapshots.taken);
+      snapshotsInstalled.set(view.snapshots.installed);
       if (storage) {
         fsyncs.set(storage.fsyncs);
         fsyncSeconds.set(storage.fsyncSecondsTotal);

@@ -223,6 +223,14 @@ export class ByteSource {
     return this.#buffer.toString('utf8', start, end);
   }
 
+  /** An unsigned 64-bit little-endian integer, unchecked (callers bound it). */
+  u64(field: string): bigint {
+    if (this.#position + 8 > this.#buffer.length) throw new BinaryDecodeError(field, 'runs past the end of the record');
+    const value = this.#buffer.readBigUInt64LE(this.#position);
+    this.#position += 8;
+    return value;
+  }
+
   amount(field: string): bigint {
     if (this.#position + 8 > this.#buffer.length) throw new BinaryDecodeError(field, 'runs past the end of the record');
     const value = this.#buffer.readBigUInt64LE(this.#position);

@@ -47,12 +47,62 @@ export function isAwaitingExpiry(transfer: Transfer): boolean {
   return transfer.pendingStatus === 'pending' && transfer.timeoutAt !== undefined;
 }
 
+/**
+ * The committed state as it was when the view began, readable while `evolve` goes on changing the
+ * state (a snapshot encoded in slices between event-loop turns: see snapshot-encoder.ts). Records
+ * come in insertion order, which is the same on every node that applied the same log.
+ */
+export interface SnapshotView {
+  readonly lastSeq: number;
+  readonly accountCount: number;
+  readonly transferCount: number;
+  /** The first `accountCount` accounts, each as it was when the view began. */
+  accounts(): Iterator<Account>;
+  /** The first `transferCount` transfers, each as it was when the view began. */
+  transfers(): Iterator<Transfer>;
+  /** Stops recording what changes (call when done or abandoned). */
+  end(): void;
+}
+
+/** Records as they were before their first change since a view began (copy-on-write, lazily). */
+interface PreImages {
+  readonly accounts: Map<string, Account>;
+  readonly transfers: Map<string, Transfer>;
+}
+
 /** The committed store: plain maps mutated in place by `evolve`. */
 export class CommittedLedgerState implements LedgerState {
   readonly #accounts = new SegmentedMap<Account>();
   readonly #transfers = new SegmentedMap<Transfer>();
   readonly #expiries = new ExpiryHeap();
   #lastSeq = 0;
+  #preImages: PreImages | undefined;
+
+  /**
+   * A view of the state as it is now that stays valid while the state changes: records are never
+   * deleted and new ones are appended after the first `count`, so the view reads the first `count`
+   * of each map and, for a record changed since, the copy taken just before its first change.
+   * Costs nothing until a record changes; one view at a time.
+   */
+  beginSnapshotView(): SnapshotView {
+    assert(this.#preImages === undefined, 'one snapshot view at a time');
+    const preImages: PreImages = { accounts: new Map(), transfers: new Map() };
+    this.#preImages = preImages;
+    const accountCount = this.#accounts.size;
+    const transferCount = this.#transfers.size;
+    const accounts = this.#accounts;
+    const transfers = this.#transfers;
+    return {
+      lastSeq: this.#lastSeq,
+      accountCount,
+      transferCount,
+      accounts: () => firstAsBefore(accounts.values(), accountCount, preImages.accounts),
+      transfers: () => firstAsBefore(transfers.values(), transferCount, preImages.transfers),
+      end: () => {
+        if (this.#preImages === preImages) this.#preImages = undefined;
+      },
+    };
+  }
 
   get lastSeq(): number {
     return this.#lastSeq;
@@ -87,10 +137,17 @@ export class CommittedLedgerState implements LedgerState {
   }
 
   putAccount(account: Account): void {
+    const preImages = this.#preImages;
+    if (preImages !== undefined && !preImages.accounts.has(account.id)) {
+      const before = this.#accounts.get(account.id);
+      if (before !== undefined) preImages.accounts.set(account.id, { ...before });
+    }
     this.#accounts.set(account.id, account);
   }
 
   setAccountCounters(account: Account, debitsPending: bigint, debitsPosted: bigint, creditsPending: bigint, creditsPosted: bigint): Account {
+    const preImages = this.#preImages;
+    if (preImages !== undefined && !preImages.accounts.has(account.id)) preImages.accounts.set(account.id, { ...account });
     const owned = account as OwnedAccount;
     owned.debitsPending = debitsPending;
     owned.debitsPosted = debitsPosted;
@@ -106,6 +163,11 @@ export class CommittedLedgerState implements LedgerState {
   }
 
   putTransfer(transfer: Transfer): void {
+    const preImages = this.#preImages;
+    if (preImages !== undefined && !preImages.transfers.has(transfer.id)) {
+      const before = this.#transfers.get(transfer.id);
+      if (before !== undefined) preImages.transfers.set(transfer.id, before); // records are immutable: no copy
+    }
     this.#transfers.set(transfer.id, transfer);
     indexExpiry(this.#expiries, transfer);
   }
@@ -119,6 +181,14 @@ export class CommittedLedgerState implements LedgerState {
   restoreLastSeq(lastSeq: number): void {
     assert(this.#lastSeq === 0 && Number.isSafeInteger(lastSeq) && lastSeq >= 0);
     this.#lastSeq = lastSeq;
+  }
+}
+
+function* firstAsBefore<V extends { readonly id: string }>(values: Iterator<V>, count: number, before: ReadonlyMap<string, V>): Generator<V, void, undefined> {
+  for (let taken = 0; taken < count; taken += 1) {
+    const next = values.next();
+    assert(next.done !== true, `the state holds fewer than the ${count} records it held when the view began`);
+    yield before.get(next.value.id) ?? next.value;
   }
 }
 

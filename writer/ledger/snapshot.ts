@@ -1,11 +1,14 @@
 import type { Account } from './account.ts';
+import { BinaryDecodeError } from './binary-event-codec.ts';
+import { decodeBinarySnapshot, isBinarySnapshot } from './snapshot-encoder.ts';
 import { CommittedLedgerState, type LedgerState } from './ledger-state.ts';
 import type { PendingStatus, Transfer, TransferKind } from './transfer.ts';
 
 /**
- * Snapshot of a ledger state as canonical JSON bytes: accounts and transfers sorted by id
+ * Canonical encoding of a ledger state as JSON bytes: accounts and transfers sorted by id
  * (UTF-16 code-unit order), fixed field order, amounts as decimal strings. Equal states give
- * equal bytes on every node, so the bytes also feed `stateDigest`.
+ * equal bytes on every node, so the bytes feed `stateDigest`. O(n log n) and in one go: writer
+ * nodes snapshot with the sliced binary form of snapshot-encoder.ts, which decodeSnapshot reads too.
  *
  * Layout: `{ "v": 1, "lastSeq": n, "accounts": [AccountRow…], "transfers": [TransferRow…] }`
  * AccountRow  = [id, ledger, code, debitsMustNotExceedCredits, creditsMustNotExceedDebits,
@@ -61,8 +64,19 @@ export function encodeSnapshot(state: LedgerState): Uint8Array {
 const transferKinds: ReadonlySet<string> = new Set<TransferKind>(['single_phase', 'pending', 'post_pending', 'void_pending']);
 const pendingStatuses: ReadonlySet<string> = new Set<PendingStatus>(['pending', 'posted', 'voided', 'expired']);
 
-/** A fresh committed store holding exactly what the snapshot holds (expiry index rebuilt). */
+/**
+ * A fresh committed store holding exactly what the snapshot holds (expiry index rebuilt): the
+ * binary sliced form writer nodes take (snapshot-encoder.ts) or this canonical JSON form.
+ */
 export function decodeSnapshot(bytes: Uint8Array): CommittedLedgerState {
+  if (isBinarySnapshot(bytes)) {
+    try {
+      return decodeBinarySnapshot(bytes);
+    } catch (error) {
+      if (error instanceof BinaryDecodeError) throw new SnapshotDecodeError(error.message);
+      throw error;
+    }
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));

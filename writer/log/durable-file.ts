@@ -48,6 +48,40 @@ export function writeFileAtomically(
   fsyncDirectory(directory, fsync);
 }
 
+/**
+ * `writeFileAtomically` with the writes and the file's fsync on the libuv thread pool, so the
+ * event loop (heartbeats, requests) keeps running while a large file goes to disk. The rename and
+ * the directory fsync are small and stay synchronous. `fsyncFile` times and performs the fsync.
+ */
+export async function writeFileAtomicallyAsync(
+  directory: string,
+  name: string,
+  chunks: readonly Uint8Array[],
+  fsyncFile: (handle: fs.promises.FileHandle) => Promise<void>,
+  fsync: TimedFsync,
+): Promise<void> {
+  const finalPath = path.join(directory, name);
+  // Its own temporary name: a synchronous write of the same file may run meanwhile.
+  const temporaryPath = `${finalPath}.async${temporarySuffix}`;
+  const handle = await fs.promises.open(temporaryPath, 'w');
+  try {
+    let position = 0;
+    for (const chunk of chunks) {
+      let written = 0;
+      while (written < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, written, chunk.length - written, position + written);
+        written += bytesWritten;
+      }
+      position += chunk.length;
+    }
+    await fsyncFile(handle);
+  } finally {
+    await handle.close();
+  }
+  fs.renameSync(temporaryPath, finalPath);
+  fsyncDirectory(directory, fsync);
+}
+
 /** Writes all of `bytes` at `position` (writeSync may write less than asked). */
 export function writeFully(fd: number, bytes: Uint8Array, position: number): void {
   let written = 0;

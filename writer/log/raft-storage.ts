@@ -65,6 +65,7 @@ import {
   parseSnapshotFileName,
   readSnapshotFile,
   writeSnapshotFile,
+  writeSnapshotFileAsync,
   type SnapshotFileName,
 } from './snapshot-file.ts';
 import type { StorageError } from './storage-error.ts';
@@ -146,6 +147,7 @@ export class RaftStorage {
   #closed = false;
   #syncInFlight = false;
   readonly #onFsync: FsyncObserver | undefined;
+  #snapshotWriteInFlight = false;
 
   private constructor(init: {
     directory: string;
@@ -431,6 +433,37 @@ export class RaftStorage {
   }
 
   /**
+   * `saveSnapshot` with the file's writes and fsync off the event loop (a large snapshot takes
+   * long enough to stall heartbeats). Resolves once the snapshot is durable and registered; only
+   * then may the log be compacted up to it. One at a time; persists may run meanwhile (they write
+   * other files).
+   */
+  async saveSnapshotAsync(snapshot: Snapshot): Promise<void> {
+    assert(!this.#closed, 'saveSnapshotAsync() after close()');
+    assert(!this.#snapshotWriteInFlight, 'one snapshot write at a time');
+    const newest = this.#snapshots[0];
+    if (newest !== undefined && snapshot.metadata.index <= newest.index) return;
+    this.#snapshotWriteInFlight = true;
+    try {
+      const name = await writeSnapshotFileAsync(this.#directory, snapshot, async (handle) => {
+        const start = performance.now();
+        await handle.sync();
+        recordFsync(this.#stats, this.#onFsync, performance.now() - start, 'snapshot');
+      }, this.#fsync);
+      if (this.#closed) return;
+      // A newer snapshot (one the leader sent) may have become durable meanwhile: keep that one.
+      const current = this.#snapshots[0];
+      if (current !== undefined && current.index >= snapshot.metadata.index) {
+        if (current.name !== name) fs.rmSync(path.join(this.#directory, name), { force: true });
+        return;
+      }
+      this.#registerSnapshot(name, snapshot);
+    } finally {
+      this.#snapshotWriteInFlight = false;
+    }
+  }
+
+  /**
    * Deletes whole segments whose live entries are all at or below `toIndex` (never the active
    * segment, never the one holding toIndex + 1). The snapshot covering `toIndex` must be durable.
    * Returns how many segments were deleted.
@@ -494,7 +527,14 @@ export class RaftStorage {
     const newest = this.#snapshots[0];
     assert(newest === undefined || snapshot.metadata.index >= newest.index,
       `snapshot ${snapshot.metadata.index} is older than the durable snapshot ${newest?.index}`);
-    const name = writeSnapshotFile(this.#directory, snapshot, this.#fsync);
+    this.#registerSnapshot(writeSnapshotFile(this.#directory, snapshot, this.#fsync), snapshot);
+  }
+
+  /** A durable snapshot file becomes the newest; the oldest beyond snapshotsKeptMax are removed. */
+  #registerSnapshot(name: string, snapshot: Snapshot): void {
+    const newest = this.#snapshots[0];
+    assert(newest === undefined || snapshot.metadata.index >= newest.index,
+      `snapshot ${snapshot.metadata.index} is older than the durable snapshot ${newest?.index}`);
     this.#stats.snapshotsWritten++;
     const written: SnapshotFileName = { name, index: snapshot.metadata.index, term: snapshot.metadata.term };
     const kept = [written, ...this.#snapshots.filter((existing) => existing.name !== name)];

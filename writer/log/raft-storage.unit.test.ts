@@ -149,6 +149,34 @@ describe('RaftStorage round trips', () => {
     storage.close();
   });
 
+  it('writes a snapshot off the event loop: compaction to it is refused until it is durable, and a reopen finds it', async () => {
+    const directory = temporaryDirectory();
+    const { storage } = openStorage(directory, { segmentBytesMax: 1 });
+    for (let index = 1; index <= 6; index++) storage.persist(ready({ entries: [entry(index, 1)] }));
+    const saving = storage.saveSnapshotAsync(snapshot(4, 1));
+    expect(() => storage.compact(4)).toThrow(/beyond the durable snapshot 0/);
+    await expect(storage.saveSnapshotAsync(snapshot(5, 1))).rejects.toThrow(/one snapshot write at a time/);
+    await saving;
+    expect(storage.compact(4)).toBeGreaterThan(0);
+    storage.close();
+    expect(fs.readdirSync(directory).filter((name) => name.includes('.tmp'))).toEqual([]);
+    const { state } = reopen(directory);
+    expect(state.snapshot?.metadata.index).toBe(4);
+    expect(state.entries.map((item) => item.index)).toEqual([5, 6]);
+  });
+
+  it('keeps a newer snapshot that became durable while an older one was being written', async () => {
+    const directory = temporaryDirectory();
+    const { storage } = openStorage(directory);
+    storage.persist(ready({ entries: entries(1, 9, 1), hardState: hardState(1, 9, null) }));
+    const older = storage.saveSnapshotAsync(snapshot(4, 1));
+    storage.saveSnapshot(snapshot(8, 1)); // e.g. one a leader sent, persisted by a Ready meanwhile
+    await older;
+    storage.close();
+    expect(fs.readdirSync(directory).filter((name) => name.endsWith('.snap'))).toEqual(['snapshot-8-1.snap']);
+    expect(reopen(directory).state.snapshot?.metadata.index).toBe(8);
+  });
+
   it('refuses to compact beyond the durable snapshot', () => {
     const { storage } = openStorage(temporaryDirectory());
     storage.persist(ready({ entries: entries(1, 5, 1) }));

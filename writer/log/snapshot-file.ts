@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { Membership } from '../raft/membership.ts';
 import type { Snapshot, SnapshotMetadata } from '../raft/message.ts';
-import { writeFileAtomically, type TimedFsync } from './durable-file.ts';
+import { writeFileAtomically, writeFileAtomicallyAsync, type TimedFsync } from './durable-file.ts';
 
 const snapshotMagic = 0x504e5352; // 'RSNP' read as u32 LE
 const snapshotFormatVersion = 1;
@@ -50,6 +50,19 @@ export function compareSnapshotNamesNewestFirst(a: SnapshotFileName, b: Snapshot
 }
 
 export function writeSnapshotFile(directory: string, snapshot: Snapshot, fsync: TimedFsync): string {
+  const { name, chunks } = snapshotFileContents(snapshot);
+  writeFileAtomically(directory, name, chunks, 'snapshot', fsync);
+  return name;
+}
+
+/** `writeSnapshotFile` without blocking the event loop on the data's writes and fsync. */
+export async function writeSnapshotFileAsync(directory: string, snapshot: Snapshot, fsyncFile: (handle: fs.promises.FileHandle) => Promise<void>, fsync: TimedFsync): Promise<string> {
+  const { name, chunks } = snapshotFileContents(snapshot);
+  await writeFileAtomicallyAsync(directory, name, chunks, fsyncFile, fsync);
+  return name;
+}
+
+function snapshotFileContents(snapshot: Snapshot): { name: string; chunks: Uint8Array[] } {
   const { index, term, membership } = snapshot.metadata;
   const metadata = new TextEncoder().encode(JSON.stringify({ index, term, membership }));
   const header = Buffer.alloc(headerBytes);
@@ -60,9 +73,7 @@ export function writeSnapshotFile(directory: string, snapshot: Snapshot, fsync: 
   header.writeUInt32LE(Math.floor(snapshot.data.length / twoToThe32), 13);
   const checksum = Buffer.alloc(checksumBytes);
   checksum.writeUInt32LE(crc32(snapshot.data, crc32(metadata, crc32(header))), 0);
-  const name = snapshotFileName(index, term);
-  writeFileAtomically(directory, name, [header, metadata, snapshot.data, checksum], 'snapshot', fsync);
-  return name;
+  return { name: snapshotFileName(index, term), chunks: [header, metadata, snapshot.data, checksum] };
 }
 
 export type ReadSnapshotResult = { readonly ok: true; readonly snapshot: Snapshot } | { readonly ok: false; readonly reason: string };

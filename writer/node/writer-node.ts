@@ -13,12 +13,12 @@
 import assert from 'node:assert/strict';
 import { decideAndEvolve } from '../ledger/decide.ts';
 import {
-  CommittedLedgerState, createSpeculativeState, decodeSnapshot, encodeSnapshot, evolve, initialState, nextExpiryDue, stateDigest,
-  type AccountInput, type ItemResult, type LedgerEvent, type SpeculativeLedgerState, type TransferInput,
+  CommittedLedgerState, createSpeculativeState, decodeSnapshot, evolve, initialState, nextExpiryDue, SnapshotEncoder, stateDigest,
+  type AccountInput, type ItemResult, type LedgerEvent, type SnapshotView, type SpeculativeLedgerState, type TransferInput,
 } from '../ledger/index.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Entry } from '../raft/entry.ts';
-import type { Message, Snapshot } from '../raft/message.ts';
+import type { Message, Snapshot, SnapshotMetadata } from '../raft/message.ts';
 import { RaftNode } from '../raft/raft-node.ts';
 import type { MembershipChange } from '../raft/membership.ts';
 import type { RaftNodeConfig } from '../raft/config.ts';
@@ -35,8 +35,11 @@ export interface NodeStorage {
    * event loop keeps running meanwhile, so requests arriving during the fsync join the next Ready.
    */
   persistAsync(ready: Ready): Promise<void>;
-  /** Durably stores the node's own snapshot (from compact()) before the log is compacted. */
-  saveSnapshot(snapshot: Snapshot): void;
+  /**
+   * Durably stores the node's own snapshot, off the event loop; the node compacts the log up to it
+   * only after this resolves. One at a time.
+   */
+  saveSnapshotAsync(snapshot: Snapshot): Promise<void>;
   close(): void;
 }
 
@@ -107,6 +110,21 @@ export const writerNodeLimitsDefault: WriterNodeLimits = {
   expiryCheckMs: 100,
 };
 
+/** Records a snapshot encodes per event-loop turn (a few ms of work each). */
+export const snapshotSliceRecords = 20_000;
+
+/** What a snapshot needs, taken at one applied index in one event-loop turn. */
+interface SnapshotCapture {
+  readonly index: number;
+  readonly floorIndex: number;
+  readonly floorSeq: number;
+  readonly records: readonly RetainedRecord[];
+  readonly publishedSeq: number;
+  readonly metadata: SnapshotMetadata;
+  readonly view: SnapshotView;
+  readonly generation: number;
+}
+
 /** Longest stretch of Ready processing before the loop yields to timers and sockets. */
 export const drainSliceMsMax = 20;
 
@@ -148,6 +166,8 @@ export interface ClusterView {
   readonly publishedSeq: number;
   readonly publisher: PublisherView;
   readonly votingBlocked: boolean;
+  /** Snapshots this process took of its own state, and installed from a leader. */
+  readonly snapshots: { readonly taken: number; readonly installed: number };
   readonly voters: readonly string[];
   readonly learners: readonly string[];
   readonly stateDigest?: string;
@@ -202,6 +222,10 @@ export class WriterNode {
   #speculativeIndex = 0;
   #appliedIndex = 0;
   #entriesSinceSnapshot = 0;
+  /** The snapshot being encoded or written (at most one). */
+  #snapshotInFlight: Promise<void> | undefined;
+  /** Bumped whenever #committed is replaced by a snapshot's state: an older in-flight snapshot is abandoned. */
+  #stateGeneration = 0;
   /** The replicated published watermark: every event with seq ≤ this is committed in Kafka. */
   #publishedSeq = 0;
   /** Highest watermark this leader proposed (avoids proposing the same one twice). */
@@ -292,6 +316,7 @@ export class WriterNode {
     this.#failAllWaiters({ code: 'stopped' });
     const publisherStopped = this.#publisher?.stop();
     if (this.#draining) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await this.#snapshotInFlight;
     this.#storage.close();
     await publisherStopped;
   }
@@ -394,6 +419,7 @@ export class WriterNode {
       publishedSeq: this.#publishedSeq,
       publisher: this.#publisher?.view() ?? publisherOffView,
       votingBlocked: status.votingBlocked,
+      snapshots: { taken: this.stats.snapshots, installed: this.stats.snapshotsInstalled },
       voters: status.membership.voters,
       learners: status.membership.learners,
       ...(options.digest ? { stateDigest: stateDigest(this.#committed) } : {}),
@@ -601,6 +627,7 @@ export class WriterNode {
    * the seq index is rebuilt over those records so the publisher can read them.
    */
   #loadSnapshot(index: number, data: Uint8Array): void {
+    this.#stateGeneration += 1;
     if (!isNodeSnapshot(data)) {
       // Written before the publisher existed: no watermark, no records; events up to it cannot be republished.
       this.#committed = decodeSnapshot(data);
@@ -714,10 +741,17 @@ export class WriterNode {
     this.#waiterCount = 0;
   }
 
+  /**
+   * Every `snapshotEveryEntries` applied entries: a snapshot of the committed state at the applied
+   * index, taken WITHOUT stalling the event loop — the state is read through a view that keeps it
+   * as it was (snapshot-encoder.ts), encoded in slices between event-loop turns, and written and
+   * fsynced off the loop; only once it is durable is the log compacted up to it. (Encoding a large
+   * state in one go blocked the leader for seconds and cost an election each time.) One at a
+   * time; a snapshot installed from the leader meanwhile, or stop(), abandons it.
+   */
   #maybeSnapshot(): void {
-    if (this.#entriesSinceSnapshot < this.#limits.snapshotEveryEntries) return;
+    if (this.#entriesSinceSnapshot < this.#limits.snapshotEveryEntries || this.#snapshotInFlight !== undefined || this.#stopped) return;
     this.#entriesSinceSnapshot = 0;
-    const started = performance.now();
     const index = this.#appliedIndex;
     // The log is kept from the entry before the first unpublished event (DESIGN.md §5); without a
     // publisher nothing is held back.
@@ -730,17 +764,54 @@ export class WriterNode {
       assert(held !== null && held !== undefined, `entry ${at} holds unpublished events but this node no longer has it`);
       records.push({ index: at, term: held.term, data: held.data });
     }
-    const data = encodeNodeSnapshot({ ledger: encodeSnapshot(this.#committed), publishedSeq: this.#publishedSeq, floorIndex, floorSeq, records });
-    const snapshot = this.#raft.compact(index, data, floorIndex);
-    this.#storage.saveSnapshot(snapshot);
+    const capture: SnapshotCapture = {
+      index, floorIndex, floorSeq, records, publishedSeq: this.#publishedSeq, metadata: this.#raft.snapshotMetadata(index),
+      view: this.#committed.beginSnapshotView(), generation: this.#stateGeneration,
+    };
+    const inFlight = this.#takeSnapshot(capture)
+      .catch((error: unknown) => {
+        // A failed snapshot write (disk full, fsync error): crash and recover from what the disk holds.
+        this.#log.fatal({ err: error, index }, 'writing a snapshot failed; crashing');
+        setImmediate(() => {
+          throw error;
+        });
+      })
+      .finally(() => {
+        capture.view.end();
+        this.#snapshotInFlight = undefined;
+      });
+    this.#snapshotInFlight = inFlight;
+  }
+
+  async #takeSnapshot(capture: SnapshotCapture): Promise<void> {
+    const started = performance.now();
+    const abandoned = () => this.#stopped || this.#stateGeneration !== capture.generation;
+    const encoder = new SnapshotEncoder(capture.view);
+    const pieces: Uint8Array[] = [];
+    let encodingMs = 0;
+    for (;;) {
+      const sliceStarted = performance.now();
+      const piece = encoder.next(snapshotSliceRecords);
+      encodingMs += performance.now() - sliceStarted;
+      if (piece === undefined) break;
+      pieces.push(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (abandoned()) return;
+    }
+    capture.view.end();
+    const data = encodeNodeSnapshot({ ledger: Buffer.concat(pieces), publishedSeq: capture.publishedSeq, floorIndex: capture.floorIndex, floorSeq: capture.floorSeq, records: capture.records });
+    await this.#storage.saveSnapshotAsync({ metadata: capture.metadata, data });
+    if (abandoned()) return;
+    const snapshot = this.#raft.compact(capture.index, data, capture.floorIndex);
+    assert(snapshot.metadata.index >= capture.index, `compacted to a snapshot at ${snapshot.metadata.index}, below ${capture.index}`);
     // Records at or below the floor are published: drop what a restored snapshot carried for them.
-    for (const held of this.#snapshotRecords.keys()) if (held <= floorIndex) this.#snapshotRecords.delete(held);
-    if (this.#snapshotFloor !== undefined) this.#snapshotFloor = Math.max(this.#snapshotFloor, floorIndex);
-    this.#seqIndex.keepFrom(floorIndex);
+    for (const held of this.#snapshotRecords.keys()) if (held <= capture.floorIndex) this.#snapshotRecords.delete(held);
+    if (this.#snapshotFloor !== undefined) this.#snapshotFloor = Math.max(this.#snapshotFloor, capture.floorIndex);
+    this.#seqIndex.keepFrom(capture.floorIndex);
     this.stats.snapshots += 1;
     this.#log.info({
-      index, floorIndex, lastSeq: this.#committed.lastSeq, publishedSeq: this.#publishedSeq, retainedRecords: records.length,
-      bytes: data.length, ms: Math.round(performance.now() - started),
+      index: capture.index, floorIndex: capture.floorIndex, lastSeq: capture.view.lastSeq, publishedSeq: capture.publishedSeq, retainedRecords: capture.records.length,
+      bytes: data.length, encodingMs: Math.round(encodingMs), ms: Math.round(performance.now() - started),
     }, 'snapshot taken');
     this.#scheduleDrain();
   }

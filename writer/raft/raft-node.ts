@@ -54,6 +54,7 @@ import type {
   Message,
   PreVoteRequest,
   Snapshot,
+  SnapshotMetadata,
   VoteRequest,
   VoteResponse,
 } from './message.ts';
@@ -380,16 +381,22 @@ export class RaftNode {
    * this snapshot. Returns the node's snapshot (metadata includes the membership at its index),
    * which the shell persists.
    */
+  /**
+   * The metadata a snapshot at `snapshotIndex` (applied, still in the log) will carry — for a shell
+   * that writes the snapshot durably before calling compact() with the same index.
+   */
+  snapshotMetadata(snapshotIndex: number): SnapshotMetadata {
+    assert(snapshotIndex <= this.#applied, `snapshot ${snapshotIndex} above the applied index ${this.#applied}`);
+    const term = this.#log.term(snapshotIndex);
+    assert(term !== undefined, `snapshot index ${snapshotIndex} is not in the log`);
+    return { index: snapshotIndex, term, membership: this.#membershipAt(snapshotIndex) };
+  }
+
   compact(snapshotIndex: number, snapshotData: Uint8Array, floorIndex: number): Snapshot {
     assert(snapshotIndex <= this.#applied, `snapshot ${snapshotIndex} above the applied index ${this.#applied}`);
     assert(floorIndex >= 0);
     if (this.#snapshot === undefined || snapshotIndex > this.#snapshot.metadata.index) {
-      const term = this.#log.term(snapshotIndex);
-      assert(term !== undefined, `snapshot index ${snapshotIndex} is not in the log`);
-      this.#snapshot = {
-        metadata: { index: snapshotIndex, term, membership: this.#membershipAt(snapshotIndex) },
-        data: snapshotData,
-      };
+      this.#snapshot = { metadata: this.snapshotMetadata(snapshotIndex), data: snapshotData };
     }
     // A leader may have applied entries it has not persisted yet (committed by its followers):
     // the log is never compacted past what this node persisted.

@@ -38,7 +38,7 @@ export function startInMemoryCluster(ids: readonly string[], seed = 1, options: 
     const random = new Prng(seed * 31 + position);
     const storage: NodeStorage = {
       persistAsync: async () => undefined,
-      saveSnapshot: (snapshot) => {
+      saveSnapshotAsync: async (snapshot) => {
         if (options.snapshots) options.snapshots.set(id, [...(options.snapshots.get(id) ?? []), snapshot]);
       },
       close: () => undefined,
