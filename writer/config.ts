@@ -42,7 +42,7 @@ export const writerSettings = {
   }),
   snapshotEveryEntries: setting({
     env: 'WRITER_SNAPSHOT_EVERY_ENTRIES', schema: Type.Integer({ minimum: 16, maximum: 10_000_000 }), default: '20000',
-    description: 'take a snapshot (and compact the log up to the published watermark) after this many applied entries',
+    description: 'take a snapshot (and compact the log up to the published watermark) after this many applied entries, once they also add up to half the size of the last snapshot',
   }),
   failpoint: setting({
     env: 'WRITER_FAILPOINT', schema: Type.Object({ killAfterCommittedTransactions: Type.Integer({ minimum: 1 }) }), optional: true, parse: parsePublisherFailpoint,

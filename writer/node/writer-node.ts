@@ -110,6 +110,14 @@ export const writerNodeLimitsDefault: WriterNodeLimits = {
   expiryCheckMs: 100,
 };
 
+/**
+ * A snapshot is taken only once the entries applied since the last one add up to at least this
+ * share of that snapshot's size (as well as `snapshotEveryEntries` of them): snapshot CPU stays
+ * proportional to the write volume, and the log replayed on restart stays below this share of the
+ * state.
+ */
+export const snapshotLogShareMin = 0.5;
+
 /** Records a snapshot encodes per event-loop turn (a few ms of work each). */
 export const snapshotSliceRecords = 20_000;
 
@@ -222,6 +230,9 @@ export class WriterNode {
   #speculativeIndex = 0;
   #appliedIndex = 0;
   #entriesSinceSnapshot = 0;
+  /** Bytes of the entries applied since the last snapshot, and the size of that snapshot. */
+  #entryBytesSinceSnapshot = 0;
+  #lastSnapshotBytes = 0;
   /** The snapshot being encoded or written (at most one). */
   #snapshotInFlight: Promise<void> | undefined;
   /** Bumped whenever #committed is replaced by a snapshot's state: an older in-flight snapshot is abandoned. */
@@ -589,6 +600,7 @@ export class WriterNode {
     }
     this.#appliedIndex = entry.index;
     this.#entriesSinceSnapshot += 1;
+    this.#entryBytesSinceSnapshot += entry.data.length;
     this.stats.appliedEntries += 1;
     this.#seqIndex.record(entry.index, this.#committed.lastSeq);
     const waiters = this.#waiters.get(entry.index);
@@ -628,6 +640,8 @@ export class WriterNode {
    */
   #loadSnapshot(index: number, data: Uint8Array): void {
     this.#stateGeneration += 1;
+    this.#lastSnapshotBytes = data.length;
+    this.#entryBytesSinceSnapshot = 0;
     if (!isNodeSnapshot(data)) {
       // Written before the publisher existed: no watermark, no records; events up to it cannot be republished.
       this.#committed = decodeSnapshot(data);
@@ -751,7 +765,12 @@ export class WriterNode {
    */
   #maybeSnapshot(): void {
     if (this.#entriesSinceSnapshot < this.#limits.snapshotEveryEntries || this.#snapshotInFlight !== undefined || this.#stopped) return;
+    // A snapshot costs in proportion to the whole state, the log since the last one only to what
+    // was written: wait until that log is a fair share of the last snapshot, so small entries over
+    // a large state (one transfer per request) do not spend the CPU re-encoding it every few seconds.
+    if (this.#entryBytesSinceSnapshot < this.#lastSnapshotBytes * snapshotLogShareMin) return;
     this.#entriesSinceSnapshot = 0;
+    this.#entryBytesSinceSnapshot = 0;
     const index = this.#appliedIndex;
     // The log is kept from the entry before the first unpublished event (DESIGN.md §5); without a
     // publisher nothing is held back.
@@ -809,6 +828,7 @@ export class WriterNode {
     if (this.#snapshotFloor !== undefined) this.#snapshotFloor = Math.max(this.#snapshotFloor, capture.floorIndex);
     this.#seqIndex.keepFrom(capture.floorIndex);
     this.stats.snapshots += 1;
+    this.#lastSnapshotBytes = data.length;
     this.#log.info({
       index: capture.index, floorIndex: capture.floorIndex, lastSeq: capture.view.lastSeq, publishedSeq: capture.publishedSeq, retainedRecords: capture.records.length,
       bytes: data.length, encodingMs: Math.round(encodingMs), ms: Math.round(performance.now() - started),
