@@ -11,16 +11,21 @@
  *   4. the touched accounts and the pending transfers the batch resolves: from the partition cache
  *      when it is at exactly this checkpoint (partition-cache.ts), the misses from Postgres (one
  *      query each); foldBatch in memory;
- *   5. ONE statement writes everything — accounts, transfers, status changes, entries, daily totals
- *      (each `INSERT … SELECT FROM unnest(…)` / `UPDATE … FROM unnest(…)` in a data-modifying CTE),
- *      advances the checkpoint (seq and Kafka offset) and `pg_notify('ledger_checkpoint', …)`;
+ *   5. new transfers and account entries by COPY FROM STDIN (copy-rows.ts: no array escaping,
+ *      row parsing on the server), then ONE statement writes the rest — accounts, status changes,
+ *      daily totals (each `INSERT … SELECT FROM unnest(…)` / `UPDATE … FROM unnest(…)` in a
+ *      data-modifying CTE), advances the checkpoint (seq and Kafka offset) and
+ *      `pg_notify('ledger_checkpoint', …)`;
  *   6. COMMIT.
  * A stop (gap, bad event, inconsistent event) still commits the events before it.
  */
 import assert from 'node:assert/strict';
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type pg from 'pg';
+import { withClientTransaction } from '../common/database/connect.ts';
 import { foldBatch, idsTouched, type AccountRow, type BatchFold, type ExistingTransfer, type TransferKind, type TransferStatus } from './batch-fold.ts';
 import { selectBatch, type PartitionMessage } from './batch-selection.ts';
+import { copyIn, copyLines, entryColumns, entryValues, transferColumns, transferValues } from './copy-rows.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { PartitionStop } from './partition-stop.ts';
 
@@ -101,7 +106,7 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache: PartitionCache | undefined): Promise<ApplyOutcome> {
-  return await db.transaction().execute(async (transaction) => {
+  return await withClientTransaction(db, async (transaction, client) => {
     const { versionSchema, checkpoint } = await begin(transaction, options.target, options.shard);
     cache?.beginAt(versionSchema, checkpoint);
     const selection = selectBatch(options.shard, checkpoint, options.messages);
@@ -127,7 +132,7 @@ async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache:
     }
     if (fold !== undefined && last !== undefined) {
       const notification: CheckpointNotification | undefined = options.target.kind === 'live' ? { projection: versionSchema, shard: options.shard, seq: checkpointAfter } : undefined;
-      await writeFold(transaction, versionSchema, fold, { shard: options.shard, seq: checkpointAfter, offset: last.offset, notification });
+      await writeFold(transaction, client, versionSchema, fold, { shard: options.shard, seq: checkpointAfter, offset: last.offset, notification });
     }
     const resolvedOffset = fold?.stop !== undefined ? last?.offset : selection.lastExaminedOffset;
     return {
@@ -143,7 +148,7 @@ async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache:
  * commit lost in a Postgres crash is simply re-applied from Kafka (latency, not safety) — take the
  * switch lock shared (live target), find the version and lock its checkpoint row.
  */
-async function begin(transaction: Transaction<unknown>, target: ApplyTarget, shard: number): Promise<{ versionSchema: string; checkpoint: number }> {
+async function begin(transaction: Kysely<unknown>, target: ApplyTarget, shard: number): Promise<{ versionSchema: string; checkpoint: number }> {
   if (target.kind === 'version') {
     await sql`SELECT set_config('synchronous_commit', 'off', true)`.execute(transaction);
     return { versionSchema: target.versionSchema, checkpoint: await lockCheckpoint(transaction, target.versionSchema, shard) };
@@ -164,7 +169,7 @@ async function begin(transaction: Transaction<unknown>, target: ApplyTarget, sha
   return { versionSchema, checkpoint: await lockCheckpoint(transaction, versionSchema, shard) };
 }
 
-async function liveVersion(transaction: Transaction<unknown>): Promise<string> {
+async function liveVersion(transaction: Kysely<unknown>): Promise<string> {
   const live = await sql<{ version_schema: string }>`SELECT version_schema FROM ledger.read_model_versions WHERE status = 'live'`.execute(transaction);
   const row = live.rows[0];
   assert(row !== undefined && live.rows.length === 1, 'exactly one live read-model version');
@@ -172,7 +177,7 @@ async function liveVersion(transaction: Transaction<unknown>): Promise<string> {
 }
 
 /** Locks (creating at 0 if absent) the checkpoint row and returns its seq. */
-export async function lockCheckpoint(transaction: Transaction<unknown>, versionSchema: string, shard: number): Promise<number> {
+export async function lockCheckpoint(transaction: Kysely<unknown>, versionSchema: string, shard: number): Promise<number> {
   await sql`INSERT INTO ledger.projection_checkpoints (projection, shard, seq, kafka_offset) VALUES (${versionSchema}, ${shard}, 0, -1)
     ON CONFLICT (projection, shard) DO NOTHING`.execute(transaction);
   const result = await sql<{ seq: string }>`SELECT seq FROM ledger.projection_checkpoints WHERE projection = ${versionSchema} AND shard = ${shard} FOR UPDATE`.execute(transaction);
@@ -187,7 +192,7 @@ interface StoredAccount {
   created_seq: string; created_at: string; seq: string; updated_at: string;
 }
 
-async function loadAccounts(transaction: Transaction<unknown>, schema: string, ids: readonly string[]): Promise<Map<string, AccountRow>> {
+async function loadAccounts(transaction: Kysely<unknown>, schema: string, ids: readonly string[]): Promise<Map<string, AccountRow>> {
   const result = await sql<StoredAccount>`SELECT id, shard, ledger, code, debits_must_not_exceed_credits, credits_must_not_exceed_debits, user_data,
       debits_pending, debits_posted, credits_pending, credits_posted, created_seq, to_json(created_at) #>> '{}' AS created_at, seq, to_json(updated_at) #>> '{}' AS updated_at
     FROM ${sql.id(schema, 'accounts')} WHERE id = ANY(${ids}::text[])`.execute(transaction);
@@ -200,7 +205,7 @@ async function loadAccounts(transaction: Transaction<unknown>, schema: string, i
   }]));
 }
 
-async function loadTransfers(transaction: Transaction<unknown>, schema: string, ids: readonly string[]): Promise<Map<string, ExistingTransfer>> {
+async function loadTransfers(transaction: Kysely<unknown>, schema: string, ids: readonly string[]): Promise<Map<string, ExistingTransfer>> {
   if (ids.length === 0) return new Map();
   const result = await sql<{ id: string; kind: TransferKind; status: TransferStatus; debit_account_id: string; credit_account_id: string; amount: string; ledger: string }>`
     SELECT id, kind, status, debit_account_id, credit_account_id, amount, ledger FROM ${sql.id(schema, 'transfers')} WHERE id = ANY(${ids}::text[])`.execute(transaction);
@@ -235,7 +240,7 @@ function fromCache(cache: PartitionCache, ids: ReturnType<typeof idsTouched>): C
 }
 
 /** The fold's rows: cache hits as they are, misses read from Postgres (one query per table). */
-async function loadThroughCache(transaction: Transaction<unknown>, schema: string, cache: PartitionCache, ids: ReturnType<typeof idsTouched>): Promise<{ accounts: Map<string, Readonly<AccountRow>>; transfers: Map<string, ExistingTransfer> }> {
+async function loadThroughCache(transaction: Kysely<unknown>, schema: string, cache: PartitionCache, ids: ReturnType<typeof idsTouched>): Promise<{ accounts: Map<string, Readonly<AccountRow>>; transfers: Map<string, ExistingTransfer> }> {
   const rows = fromCache(cache, ids);
   if (rows.missingAccounts.length > 0) for (const [id, row] of await loadAccounts(transaction, schema, rows.missingAccounts)) rows.accounts.set(id, row);
   if (rows.missingTransfers.length > 0) for (const [id, row] of await loadTransfers(transaction, schema, rows.missingTransfers)) rows.transfers.set(id, row);
@@ -251,11 +256,17 @@ interface CheckpointWrite {
 }
 
 /**
- * Step 5 in ONE statement: every table's rows (one data-modifying CTE per table), the checkpoint
- * and the notification. The CTEs touch disjoint rows (new accounts vs existing ones, new transfers
- * vs pending ones of earlier batches), as one statement requires.
+ * Step 5: new transfers and account entries by COPY, then ONE statement for the rest — accounts,
+ * resolved transfers, daily totals (one data-modifying CTE each), the checkpoint and the
+ * notification. The CTEs touch disjoint rows (new accounts vs existing ones), as one statement
+ * requires.
  */
-async function writeFold(transaction: Transaction<unknown>, schema: string, fold: BatchFold, checkpoint: CheckpointWrite): Promise<void> {
+async function writeFold(transaction: Kysely<unknown>, client: pg.PoolClient, schema: string, fold: BatchFold, checkpoint: CheckpointWrite): Promise<void> {
+  // Insert-only rows first, by COPY (copy-rows.ts). New transfers and the pending ones the
+  // statement below resolves are disjoint: a transfer created and resolved in this batch is
+  // copied with its final status.
+  await copyIn(client, schema, 'transfers', transferColumns, copyLines(fold.newTransfers.map(transferValues)));
+  await copyIn(client, schema, 'account_entries', entryColumns, copyLines(fold.entries.map(entryValues)));
   const steps: RawBuilder<unknown>[] = [];
   // Accounts created in this batch are inserted; the others exist and get their counters updated
   // (a plain UPDATE, HOT when the page has room: no index changes).
@@ -281,17 +292,6 @@ async function writeFold(transaction: Transaction<unknown>, schema: string, fold
         ${changed.map((a) => a.seq)}::bigint[], ${changed.map((a) => a.updatedAt)}::timestamptz[]) AS u(id, debits_pending, debits_posted, credits_pending, credits_posted, seq, updated_at)
       WHERE a.id = u.id RETURNING 1)`);
   }
-  const transfers = fold.newTransfers;
-  if (transfers.length > 0) {
-    steps.push(sql`new_transfers AS (INSERT INTO ${sql.id(schema, 'transfers')} (id, shard, kind, debit_account_id, credit_account_id, amount, ledger, code, user_data, status,
-        pending_id, pending_amount, timeout_seconds, timeout_at, resolved_by, seq, occurred_at, status_seq, status_changed_at)
-      SELECT * FROM unnest(${transfers.map((t) => t.id)}::text[], ${transfers.map((t) => t.shard)}::integer[], ${transfers.map((t) => t.kind)}::text[],
-        ${transfers.map((t) => t.debitAccountId)}::text[], ${transfers.map((t) => t.creditAccountId)}::text[], ${transfers.map((t) => t.amount.toString())}::bigint[],
-        ${transfers.map((t) => t.ledger)}::bigint[], ${transfers.map((t) => t.code)}::bigint[], ${transfers.map((t) => t.userData)}::text[], ${transfers.map((t) => t.status)}::text[],
-        ${transfers.map((t) => t.pendingId)}::text[], ${transfers.map((t) => t.pendingAmount?.toString() ?? null)}::bigint[], ${transfers.map((t) => t.timeoutSeconds)}::bigint[],
-        ${transfers.map((t) => t.timeoutAt)}::timestamptz[], ${transfers.map((t) => t.resolvedBy)}::text[], ${transfers.map((t) => t.seq)}::bigint[],
-        ${transfers.map((t) => t.occurredAt)}::timestamptz[], ${transfers.map((t) => t.statusSeq)}::bigint[], ${transfers.map((t) => t.statusChangedAt)}::timestamptz[]))`);
-  }
   const changes = fold.statusChanges;
   if (changes.length > 0) {
     steps.push(sql`resolved_transfers AS (UPDATE ${sql.id(schema, 'transfers')} AS t
@@ -299,14 +299,6 @@ async function writeFold(transaction: Transaction<unknown>, schema: string, fold
       FROM unnest(${changes.map((c) => c.id)}::text[], ${changes.map((c) => c.status)}::text[], ${changes.map((c) => c.resolvedBy)}::text[],
         ${changes.map((c) => c.statusSeq)}::bigint[], ${changes.map((c) => c.statusChangedAt)}::timestamptz[]) AS u(id, status, resolved_by, status_seq, status_changed_at)
       WHERE t.id = u.id AND t.status = 'pending' RETURNING 1)`);
-  }
-  const entries = fold.entries;
-  if (entries.length > 0) {
-    steps.push(sql`new_entries AS (INSERT INTO ${sql.id(schema, 'account_entries')} (account_id, seq, shard, transfer_id, kind, direction, amount, pending_change, posted_change, balance_after, occurred_at)
-      SELECT * FROM unnest(${entries.map((e) => e.accountId)}::text[], ${entries.map((e) => e.seq)}::bigint[], ${entries.map((e) => e.shard)}::integer[],
-        ${entries.map((e) => e.transferId)}::text[], ${entries.map((e) => e.kind)}::text[], ${entries.map((e) => e.direction)}::text[],
-        ${entries.map((e) => e.amount.toString())}::bigint[], ${entries.map((e) => e.pendingChange.toString())}::bigint[], ${entries.map((e) => e.postedChange.toString())}::bigint[],
-        ${entries.map((e) => e.balanceAfter.toString())}::numeric[], ${entries.map((e) => e.occurredAt)}::timestamptz[]))`);
   }
   const totals = fold.dailyTotals;
   if (totals.length > 0) {

@@ -1,4 +1,5 @@
 /** One place that turns a DATABASE_URL into a Kysely instance with explicit pool limits. */
+import assert from 'node:assert/strict';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 
@@ -32,8 +33,49 @@ export function createPool(options: DatabaseOptions): pg.Pool {
   return pool;
 }
 
+const poolsByDatabase = new WeakMap<object, pg.Pool>();
+
 export function createDatabase<T>(options: DatabaseOptions): Kysely<T> {
-  return new Kysely<T>({ dialect: new PostgresDialect({ pool: createPool(options) }) });
+  const pool = createPool(options);
+  const db = new Kysely<T>({ dialect: new PostgresDialect({ pool }) });
+  poolsByDatabase.set(db, pool);
+  return db;
+}
+
+/**
+ * The node-postgres pool behind a Kysely instance made by createDatabase, for what Kysely cannot
+ * express (COPY … FROM STDIN). Throws for an instance made elsewhere.
+ */
+export function poolOf(db: Kysely<unknown>): pg.Pool {
+  const pool = poolsByDatabase.get(db);
+  assert(pool !== undefined, 'this Kysely instance was not made by createDatabase (no pool to take a raw client from)');
+  return pool;
+}
+
+/**
+ * Runs `body` in one transaction on one pooled connection, giving it both a Kysely instance bound
+ * to that connection and the raw client (for COPY). Commits when `body` resolves, rolls back when
+ * it throws; a connection whose rollback failed is destroyed rather than returned to the pool.
+ */
+export async function withClientTransaction<T>(db: Kysely<unknown>, body: (transaction: Kysely<unknown>, client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await poolOf(db).connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const bound = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: { connect: async () => ({ query: client.query.bind(client), release: () => undefined }), end: async () => undefined } as never }),
+    });
+    const result = await body(bound, client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** Fails fast (bounded) with a readable message when the server cannot be reached. */
