@@ -19,6 +19,7 @@ import { createHttpApp, type HttpApp } from '../common/http/create-app.ts';
 import type { Logger } from '../common/logger.ts';
 import type { BarrierClient } from './barrier-client.ts';
 import type { CheckpointWaiter } from './checkpoint-waiter.ts';
+import { ReadCache, readCacheEntriesDefault } from './read-cache.ts';
 import { consistencyLabel, consistencyTokenHeader, formatConsistencyToken, parseReadRequirement, type ReadRequirement } from './consistency.ts';
 import { consistentRead } from './consistent-read.ts';
 import { readAccount, readEntriesPage, readTransfer, type Queryable, type ReadError, type ReadResult } from './ledger-reads.ts';
@@ -40,6 +41,8 @@ export interface QueryAppDependencies {
   readonly barrier: BarrierClient;
   /** LEDGER_SHARDS. */
   readonly shards: number;
+  /** Eventual reads kept in memory until their shard's checkpoint moves (read-cache.ts); 0 turns it off. */
+  readonly readCacheEntries?: number;
 }
 
 const ShardHealth = Type.Object({
@@ -86,6 +89,7 @@ const consistencyResponses = {
 
 export async function buildQueryApp(dependencies: QueryAppDependencies): Promise<HttpApp> {
   const { db, log, metrics, waiter, barrier, shards } = dependencies;
+  const cache = new ReadCache(waiter, dependencies.readCacheEntries ?? readCacheEntriesDefault);
   const app = createHttpApp({ log });
   const services = { waiter, barrier, shards };
 
@@ -140,8 +144,15 @@ export async function buildQueryApp(dependencies: QueryAppDependencies): Promise
     return parsed.requirement;
   }
 
-  async function answer<T extends { readonly asOf: AsOf }>(reply: FastifyReply, requirement: ReadRequirement, read: () => Promise<ReadResult<T>>) {
+  async function answer<T extends { readonly asOf: AsOf }>(reply: FastifyReply, requirement: ReadRequirement, read: () => Promise<ReadResult<T>>, cacheKey?: string) {
+    const cacheable = cacheKey !== undefined && requirement.level === 'eventual' && requirement.floors.length === 0;
+    if (cacheable) {
+      const cached = cache.get<T>(cacheKey);
+      metrics.readCacheLookups.inc({ outcome: cached === undefined ? 'miss' : 'hit' });
+      if (cached !== undefined) return reply.header(consistencyTokenHeader, formatConsistencyToken(cached.asOf)).send(cached);
+    }
     const outcome = await consistentRead(services, requirement, read);
+    if (cacheable && outcome.kind === 'ok') cache.set(cacheKey, outcome.value);
     switch (outcome.kind) {
       case 'ok':
         return reply.header(consistencyTokenHeader, formatConsistencyToken(outcome.value.asOf)).send(outcome.value);
@@ -167,7 +178,7 @@ export async function buildQueryApp(dependencies: QueryAppDependencies): Promise
   }, async (request, reply) => {
     const requirement = requirementOf(request, request.query, reply);
     if (requirement === undefined) return reply;
-    return answer(reply, requirement, () => readAccount(db, request.params.id));
+    return answer(reply, requirement, () => readAccount(db, request.params.id), `account:${request.params.id}`);
   });
 
   app.get('/v1/transfers/:id', {
@@ -178,7 +189,7 @@ export async function buildQueryApp(dependencies: QueryAppDependencies): Promise
   }, async (request, reply) => {
     const requirement = requirementOf(request, request.query, reply);
     if (requirement === undefined) return reply;
-    return answer(reply, requirement, () => readTransfer(db, request.params.id));
+    return answer(reply, requirement, () => readTransfer(db, request.params.id), `transfer:${request.params.id}`);
   });
 
   app.get('/v1/accounts/:id/transfers', {

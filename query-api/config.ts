@@ -22,6 +22,10 @@ export const queryApiSettings = {
     env: 'QUERY_BARRIER_TIMEOUT_MS', schema: Type.Integer({ minimum: 50, maximum: 30_000 }), default: '2000',
     description: 'bound of one barrier attempt against one writer URL (strong reads)',
   }),
+  readCacheEntries: setting({
+    env: 'QUERY_READ_CACHE_ENTRIES', schema: Type.Integer({ minimum: 0, maximum: 10_000_000 }), default: '100000',
+    description: 'eventual reads kept in memory until their shard\'s projection checkpoint moves (0 turns the cache off)',
+  }),
   logLevel: logLevelSetting,
 };
 

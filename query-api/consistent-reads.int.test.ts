@@ -176,6 +176,33 @@ describe('consistent reads and the checkpoint waiter', () => {
     expect(metrics.body).toMatch(/query_listen_connected 1/);
   });
 
+  it('answers a repeated eventual read from memory, and reflects the next batch once its checkpoint is heard', async () => {
+    const before = harness.waiter.checkpoint(shard);
+    const more = generateHistory({ seed: 7, shard, accounts: 10, transfers: 560 });
+    const extra = asConsumed(historyMessages(more)).slice(before);
+    const moved = more.inputs.slice(before).find((input) => input.event.type === 'TransferCreated');
+    expect(moved).toBeDefined();
+    const accountId = (moved!.event.data as { debitAccountId: string }).debitAccountId;
+    const hits = async () => metricValue(harness.metrics, 'query_read_cache_lookups_total', { outcome: 'hit' });
+    const hitsBefore = await hits();
+    const first = await get(`/v1/accounts/${accountId}`);
+    const second = await get(`/v1/accounts/${accountId}`);
+    expect(second.json()).toEqual(first.json());
+    expect(second.json().asOf).toEqual({ shard, seq: before });
+    expect(await hits()).toBe(hitsBefore + 1);
+
+    const outcome = await applyBatch(database.db as Kysely<unknown>, { shard, messages: extra, target: { kind: 'live' } });
+    expect(outcome.checkpointAfter).toBe(more.state.lastSeq);
+    expect(await harness.waiter.waitFor(shard, more.state.lastSeq, 10_000)).not.toBe('timeout');
+    const after = await get(`/v1/accounts/${accountId}`);
+    const expected = more.state.account(accountId)!;
+    expect(after.json()).toMatchObject({ balance: String(expected.creditsPosted - expected.debitsPosted), asOf: { shard, seq: more.state.lastSeq } });
+    expect(after.json().balance).not.toBe(first.json().balance);
+    // The fresh answer is what the next read gets from memory.
+    expect((await get(`/v1/accounts/${accountId}`)).json()).toEqual(after.json());
+    expect(await hits()).toBe(hitsBefore + 2);
+  });
+
   it('describes every route and parameter in the OpenAPI document at /docs/json', async () => {
     const response = await get('/docs/json');
     expect(response.statusCode).toBe(200);

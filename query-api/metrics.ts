@@ -14,6 +14,8 @@
  * - `query_listen_connected` (1/0), `query_listen_reconnects_total`,
  *   `query_listen_notifications_total{kind}` (live, other_version, invalid).
  * - `query_projection_checkpoint_seq{shard}`: live checkpoint as last heard.
+ * - `query_read_cache_lookups_total{outcome}`: eventual reads answered from memory (hit) or read
+ *   (miss) — read-cache.ts.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -33,6 +35,7 @@ export class QueryMetrics {
   readonly listenReconnects: Counter;
   readonly listenNotifications: Counter<'kind'>;
   readonly checkpointSeq: Gauge<'shard'>;
+  readonly readCacheLookups: Counter<'outcome'>;
 
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
@@ -45,6 +48,7 @@ export class QueryMetrics {
     this.barrierCalls = new Counter({ name: 'query_barrier_calls_total', help: 'Writer barrier calls by outcome', labelNames: ['outcome'], registers });
     this.barrierReadsPerCall = new Histogram({ name: 'query_barrier_reads_per_call', help: 'Strong reads served by one barrier call (batching)', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers });
     this.barrierCallDurationSeconds = new Histogram({ name: 'query_barrier_call_duration_seconds', help: 'Duration of one barrier call (all writer URLs tried)', buckets: latencyBuckets, registers });
+    this.readCacheLookups = new Counter({ name: 'query_read_cache_lookups_total', help: 'Eventual reads looked up in the read cache, by outcome (hit, miss)', labelNames: ['outcome'], registers });
     this.checkpointWaits = new Counter({ name: 'query_checkpoint_waits_total', help: 'Waits for a projection checkpoint by outcome', labelNames: ['outcome'], registers });
     this.checkpointWaitDurationSeconds = new Histogram({ name: 'query_checkpoint_wait_duration_seconds', help: 'Time a read waited for the projection checkpoint', buckets: latencyBuckets, registers });
     this.checkpointWaiters = new Gauge({ name: 'query_checkpoint_waiters', help: 'Reads waiting for a projection checkpoint now', registers });

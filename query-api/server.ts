@@ -19,7 +19,7 @@ try {
   const waiter = new CheckpointWaiter({ databaseUrl: config.databaseUrl, log, metrics });
   await waiter.start();
   const barrier = new BarrierClient({ writerUrls: config.writerUrls, log, metrics, attemptTimeoutMs: config.barrierTimeoutMs });
-  const app = await buildQueryApp({ db: pool, log, metrics, waiter, barrier, shards: config.shards });
+  const app = await buildQueryApp({ db: pool, log, metrics, waiter, barrier, shards: config.shards, readCacheEntries: config.readCacheEntries });
   await app.listen({ host: config.httpHost, port: config.httpPort });
   log.info({ url: `http://${config.httpHost}:${config.httpPort}`, docs: `http://${config.httpHost}:${config.httpPort}/docs`, writerUrls: config.writerUrls }, 'query API listening');
   exitWhenOrphaned(log);
