@@ -183,6 +183,8 @@ try {
   const eventualPeer: Measured[] = [];
   const strong: Measured[] = [];
   const strongPeer: Measured[] = [];
+  /** Eventual reads while the writes run: the read cache is invalidated at every checkpoint advance. */
+  const eventualUnderWrites: Measured[] = [];
   const writesAchieved: number[] = [];
   const breakdowns: { barrierCalls: number; readsPerBarrier: number; barrierMs: number; waitMs: number }[] = [];
   for (let run = 1; run <= runs; run += 1) {
@@ -195,6 +197,7 @@ try {
     strong.push(await closedLoop(`[strong ${run}/${runs}, writes ${format(writeRate)}/s]`, strongConcurrency, seconds * 1_000, httpRead('?consistency=strong&timeoutMs=10000')));
     const after = await scrape(platform.queryUrl);
     strongPeer.push(await closedLoop(`[peer SELECT under writes ${run}/${runs}]`, concurrency, seconds * 1_000, peerRead));
+    eventualUnderWrites.push(await closedLoop(`[eventual under writes ${run}/${runs}]`, concurrency, seconds * 1_000, httpRead('')));
     const written = await writes.stop();
     writesAchieved.push(written.transfers / written.seconds);
     const barrierCalls = difference(before, after, 'query_barrier_calls_total{outcome="ok"}');
@@ -215,7 +218,7 @@ try {
     rate: median(measured.map((run) => run.rate)), p50: median(measured.map((run) => run.p50)), p99: median(measured.map((run) => run.p99)),
     errors: measured.reduce((sum, run) => sum + run.errors, 0),
   });
-  const [e, ep, s, sp] = [summary(eventual), summary(eventualPeer), summary(strong), summary(strongPeer)];
+  const [e, ep, s, sp, ew] = [summary(eventual), summary(eventualPeer), summary(strong), summary(strongPeer), summary(eventualUnderWrites)];
   const loadAtEnd = os.loadavg();
   const line = (name: string, figures: ReturnType<typeof summary>, inFlight: number) =>
     `${name.padEnd(34)} ${format(figures.rate).padStart(7)} req/s  p50 ${figures.p50.toFixed(2).padStart(7)} ms  p99 ${figures.p99.toFixed(2).padStart(7)} ms  (${inFlight} in flight, ${figures.errors} errors)`;
@@ -224,6 +227,7 @@ try {
   console.log(line('peer: plain SELECT via pg', ep, concurrency));
   console.log(line(`strong, writes at ${format(writeRate)}/s`, s, strongConcurrency));
   console.log(line('peer: plain SELECT under writes', sp, concurrency));
+  console.log(line('eventual under the same writes', ew, concurrency));
   console.log(`writes achieved: ${writesAchieved.map((rate) => format(rate)).join(', ')} transfers/s`);
   console.log(`strong-read breakdown per run: ${breakdowns.map((b) => `${format(b.barrierCalls)} barrier calls, ${b.readsPerBarrier.toFixed(1)} reads/call, barrier ${b.barrierMs.toFixed(1)} ms, wait ${b.waitMs.toFixed(1)} ms`).join(' | ')}`);
   console.log(`targets: eventual ≥ 10,000 req/s and p99 ≤ 10 ms; strong ≥ 5,000 req/s and p99 ≤ 25 ms`);
@@ -242,6 +246,11 @@ try {
         target: { kind: 'min', value: 5_000 }, peer: { name: 'plain SELECT via pg under the same writes', value: Math.round(sp.rate), unit: 'req/s' }, ratio: s.rate / sp.rate,
       },
       { name: 'strong balance reads p99', value: Number(s.p99.toFixed(2)), unit: 'ms', runs: strong.map((run) => Number(run.p99.toFixed(2))), target: { kind: 'max', value: 25 } },
+      {
+        name: `eventual balance reads under writes at ${writeRate}/s (${concurrency} in flight)`, value: Math.round(ew.rate), unit: 'req/s', runs: eventualUnderWrites.map((run) => Math.round(run.rate)),
+        peer: { name: 'plain SELECT via pg under the same writes', value: Math.round(sp.rate), unit: 'req/s' }, ratio: ew.rate / sp.rate,
+      },
+      { name: 'eventual balance reads under writes p99', value: Number(ew.p99.toFixed(2)), unit: 'ms', runs: eventualUnderWrites.map((run) => Number(run.p99.toFixed(2))) },
     ],
   });
 } finally {
