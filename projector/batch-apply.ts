@@ -25,7 +25,7 @@ import type pg from 'pg';
 import { withClientTransaction } from '../common/database/connect.ts';
 import { foldBatch, idsTouched, type AccountRow, type BatchFold, type ExistingTransfer, type TransferKind, type TransferStatus } from './batch-fold.ts';
 import { selectBatch, type PartitionMessage } from './batch-selection.ts';
-import { copyIn, copyLines, entryColumns, entryValues, transferColumns, transferValues } from './copy-rows.ts';
+import { copyIn, copyPieces, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { PartitionStop } from './partition-stop.ts';
 
@@ -265,8 +265,8 @@ async function writeFold(transaction: Kysely<unknown>, client: pg.PoolClient, sc
   // Insert-only rows first, by COPY (copy-rows.ts). New transfers and the pending ones the
   // statement below resolves are disjoint: a transfer created and resolved in this batch is
   // copied with its final status.
-  await copyIn(client, schema, 'transfers', transferColumns, copyLines(fold.newTransfers.map(transferValues)));
-  await copyIn(client, schema, 'account_entries', entryColumns, copyLines(fold.entries.map(entryValues)));
+  await copyIn(client, schema, 'transfers', transferColumns, copyPieces(fold.newTransfers, transferLine));
+  await copyIn(client, schema, 'account_entries', entryColumns, copyPieces(fold.entries, entryLine));
   const steps: RawBuilder<unknown>[] = [];
   // Accounts created in this batch are inserted; the others exist and get their counters updated
   // (a plain UPDATE, HOT when the page has room: no index changes).

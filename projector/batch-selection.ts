@@ -4,12 +4,17 @@
  * expected is applied, anything else stops the partition — and so does a bad envelope. The
  * messages before the stop are still applied (their effect is correct); nothing after it is.
  */
-import { decodeEnvelope, type ConsumedMessage, type EventEnvelope } from '../common/events/envelope.ts';
+import { decodeEnvelope, type ConsumedMessage, type EnvelopeDecodeResult, type EventEnvelope } from '../common/events/envelope.ts';
 import type { PartitionStop } from './partition-stop.ts';
 
 export interface PartitionMessage extends ConsumedMessage {
   /** Kafka offset (decimal string, as kafkajs gives it). */
   readonly offset: string;
+  /**
+   * decodeEnvelope(this), when the consumer decoded it on arrival — while the previous batch was
+   * in Postgres — rather than inside the batch's transaction.
+   */
+  readonly decoded?: EnvelopeDecodeResult;
 }
 
 export interface PositionedEnvelope {
@@ -33,7 +38,7 @@ export function selectBatch(shard: number, checkpointSeq: number, messages: read
   let expected = checkpointSeq + 1;
   let lastExaminedOffset: string | undefined;
   for (const message of messages) {
-    const decoded = decodeEnvelope(message);
+    const decoded = message.decoded ?? decodeEnvelope(message);
     if (!decoded.ok) {
       const error = decoded.error;
       return {

@@ -40,12 +40,12 @@ function escapeCharacter(character: string): string {
 /** Characters per piece of COPY text handed to the stream (pieces end at a row's end). */
 export const copyChunkCharactersMax = 1 << 20;
 
-/** Rows as COPY text — values joined by tabs, one line per row — in pieces of whole rows. */
-export function copyLines(rows: readonly (readonly CopyValue[])[]): string[] {
+/** Rows as COPY text — one line per row, from `line` — in pieces of whole rows. */
+export function copyPieces<Row>(rows: readonly Row[], line: (row: Row) => string): string[] {
   const pieces: string[] = [];
   let text = '';
   for (const row of rows) {
-    text += row.map(copyText).join('\t') + '\n';
+    text += line(row);
     if (text.length >= copyChunkCharactersMax) {
       pieces.push(text);
       text = '';
@@ -54,6 +54,18 @@ export function copyLines(rows: readonly (readonly CopyValue[])[]): string[] {
   if (text.length > 0) pieces.push(text);
   return pieces;
 }
+
+/** Rows of plain values as COPY text: each value through copyText, joined by tabs. */
+export function copyLines(rows: readonly (readonly CopyValue[])[]): string[] {
+  return copyPieces(rows, (row) => row.map(copyText).join('\t') + '\n');
+}
+
+/*
+ * The two hot rows are written field by field. Ids, kinds, directions and timestamps need no
+ * escaping: the envelope decoder admits ids of [A-Za-z0-9._:-] only, kinds and directions are
+ * enums and timestamps ISO-8601; numbers are integers. Only userData (free text) goes through
+ * copyText.
+ */
 
 export const transferColumns = ['id', 'shard', 'kind', 'debit_account_id', 'credit_account_id', 'amount', 'ledger', 'code', 'user_data', 'status',
   'pending_id', 'pending_amount', 'timeout_seconds', 'timeout_at', 'resolved_by', 'seq', 'occurred_at', 'status_seq', 'status_changed_at'] as const;
@@ -64,11 +76,25 @@ export function transferValues(transfer: TransferRow): CopyValue[] {
     transfer.seq, transfer.occurredAt, transfer.statusSeq, transfer.statusChangedAt];
 }
 
+/** transferValues as one COPY line (equal to copyLines([transferValues(transfer)]); see above). */
+export function transferLine(transfer: TransferRow): string {
+  const userData = transfer.userData === null ? '\\N' : copyText(transfer.userData);
+  return `${transfer.id}\t${transfer.shard}\t${transfer.kind}\t${transfer.debitAccountId}\t${transfer.creditAccountId}\t${transfer.amount}\t${transfer.ledger}\t${transfer.code}\t`
+    + `${userData}\t${transfer.status}\t${transfer.pendingId ?? '\\N'}\t${transfer.pendingAmount ?? '\\N'}\t${transfer.timeoutSeconds}\t${transfer.timeoutAt ?? '\\N'}\t`
+    + `${transfer.resolvedBy ?? '\\N'}\t${transfer.seq}\t${transfer.occurredAt}\t${transfer.statusSeq}\t${transfer.statusChangedAt}\n`;
+}
+
 export const entryColumns = ['account_id', 'seq', 'shard', 'transfer_id', 'kind', 'direction', 'amount', 'pending_change', 'posted_change', 'balance_after', 'occurred_at'] as const;
 
 export function entryValues(entry: EntryRow): CopyValue[] {
   return [entry.accountId, entry.seq, entry.shard, entry.transferId, entry.kind, entry.direction, entry.amount, entry.pendingChange, entry.postedChange,
     entry.balanceAfter, entry.occurredAt];
+}
+
+/** entryValues as one COPY line (equal to copyLines([entryValues(entry)]); see above). */
+export function entryLine(entry: EntryRow): string {
+  return `${entry.accountId}\t${entry.seq}\t${entry.shard}\t${entry.transferId}\t${entry.kind}\t${entry.direction}\t${entry.amount}\t`
+    + `${entry.pendingChange}\t${entry.postedChange}\t${entry.balanceAfter}\t${entry.occurredAt}\n`;
 }
 
 /**

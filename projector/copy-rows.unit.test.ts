@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { copyChunkCharactersMax, copyLines, copyText } from './copy-rows.ts';
+import type { EntryRow, TransferRow } from './batch-fold.ts';
+import { copyChunkCharactersMax, copyLines, copyPieces, copyText, entryLine, entryValues, transferLine, transferValues } from './copy-rows.ts';
 
 describe('COPY text encoding', () => {
   it('writes NULL as \\N, booleans as t/f and integers (bigint or safe number) as decimal digits', () => {
@@ -33,5 +34,24 @@ describe('COPY text encoding', () => {
     const lines = pieces.join('').split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toEqual(rows.map(([text, index]) => `${text}\t${index}`));
+  });
+
+  it('writes transfer and entry rows field by field exactly as the generic encoding would', () => {
+    const single: TransferRow = {
+      id: 't-1', shard: 0, kind: 'single_phase', debitAccountId: 'a:1', creditAccountId: 'b.2', amount: 9_223_372_036_854_775_807n, ledger: 7, code: 0,
+      userData: 'tab\there\\and\nnewline', status: 'posted', pendingId: null, pendingAmount: null, timeoutSeconds: 0, timeoutAt: null, resolvedBy: null,
+      seq: 12, occurredAt: '2026-11-23T01:02:03.456Z', statusSeq: 12, statusChangedAt: '2026-11-23T01:02:03.456Z',
+    };
+    const post: TransferRow = {
+      ...single, id: 'p-post', kind: 'post_pending', userData: null, pendingId: 'p-1', pendingAmount: 50n, timeoutSeconds: 30, timeoutAt: '2026-11-23T01:02:33.456Z',
+      status: 'pending', resolvedBy: 'x-9', statusSeq: 14,
+    };
+    for (const transfer of [single, post]) expect(transferLine(transfer)).toBe(copyLines([transferValues(transfer)]).join(''));
+    const entry: EntryRow = {
+      accountId: 'a:1', seq: 12, shard: 3, transferId: 't-1', kind: 'expire_pending', direction: 'credit', amount: 5n, pendingChange: -5n, postedChange: 0n,
+      balanceAfter: -123_456_789_012n, occurredAt: '2026-11-23T01:02:03.456Z',
+    };
+    expect(entryLine(entry)).toBe(copyLines([entryValues(entry)]).join(''));
+    expect(copyPieces([entry, entry], entryLine)).toEqual([entryLine(entry) + entryLine(entry)]);
   });
 });

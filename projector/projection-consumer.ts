@@ -6,7 +6,7 @@
  * batch transaction, so correctness never depends on Kafka's committed offsets.
  *
  * Fetching and applying overlap: kafkajs fetches the next batch only when `eachBatch` returns, so
- * `eachBatch` only appends the fetched messages to the partition's queue (bounded:
+ * `eachBatch` only decodes the fetched messages and appends them to the partition's queue (bounded:
  * `queuedMessagesMax`, it waits for room) and a worker per partition applies the queue in chunks of
  * at most `eventsPerBatch` messages, each chunk one Postgres transaction (batch-apply.ts). Queues
  * are never dropped while a partition runs: after a rebalance the seek re-delivers from the
@@ -20,9 +20,11 @@
  * should exit and be restarted — its position is in Postgres, so nothing is lost.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { decodeEnvelope } from '../common/events/envelope.ts';
 import type { Logger } from '../common/logger.ts';
 import { applyBatch, eventsPerBatchMax, type ApplyOutcome, type ApplyTarget } from './batch-apply.ts';
+import type { PartitionMessage } from './batch-selection.ts';
 import { PartitionCache } from './partition-cache.ts';
 import { describeStop, type PartitionStop } from './partition-stop.ts';
 import type { ProjectorMetrics } from './metrics.ts';
@@ -65,7 +67,7 @@ const queueWaitSliceMs = 500;
 
 interface PartitionQueue {
   readonly shard: number;
-  messages: KafkaMessage[];
+  messages: PartitionMessage[];
   highWatermark: string;
   /** Resolved when the worker has taken messages (room may have freed). */
   drained: (() => void) | undefined;
@@ -180,7 +182,9 @@ export class ProjectionConsumer {
       return;
     }
     const queue = this.#queue(shard);
-    queue.messages.push(...batch.messages);
+    // Decoded here, on arrival, so it overlaps the worker's wait for Postgres instead of adding
+    // to each batch's transaction.
+    for (const message of batch.messages) queue.messages.push({ offset: message.offset, value: message.value, headers: message.headers, decoded: decodeEnvelope(message) });
     queue.highWatermark = batch.highWatermark;
     queue.arrived?.();
     const last = batch.messages.at(-1);
