@@ -641,6 +641,7 @@ export class WriterNode {
   #loadSnapshot(index: number, data: Uint8Array): void {
     this.#stateGeneration += 1;
     this.#lastSnapshotBytes = data.length;
+    this.#entriesSinceSnapshot = 0;
     this.#entryBytesSinceSnapshot = 0;
     if (!isNodeSnapshot(data)) {
       // Written before the publisher existed: no watermark, no records; events up to it cannot be republished.
