@@ -143,9 +143,7 @@ describe('writer publishes committed events to Kafka exactly once, in order, acr
     privateKafka = { broker: await startLocalKafka({ dataDir, ...ports, heapMb: 384, log }), dataDir };
     const brokers = privateKafka.broker!.brokers;
     const topic = uniqueTopic('e2e-publisher-faults');
-    // Frequent snapshots: while Kafka is down the log is compacted only up to the published
-    // watermark and the snapshots carry the unpublished records.
-    cluster = await WriterCluster.create(3, { ...publisherEnvironment(brokers, topic), WRITER_SNAPSHOT_EVERY_ENTRIES: '200' });
+    cluster = await WriterCluster.create(3, publisherEnvironment(brokers, topic));
     const target = cluster;
     await target.startAll();
     await target.waitForLeader(30_000);

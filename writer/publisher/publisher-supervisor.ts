@@ -16,6 +16,7 @@
  * - Failpoint (tests only): `publisher-after-commit:<n>` SIGKILLs the process right after the n-th
  *   committed Kafka transaction, before the watermark is proposed.
  */
+import { writeSync } from 'node:fs';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../common/logger.ts';
 import type { RaftRole } from '../raft/ready.ts';
@@ -49,6 +50,16 @@ export interface PublisherFailpoint {
 }
 
 const failpointPattern = /^publisher-after-commit:([1-9]\d{0,8})$/;
+const failpointMessage = 'failpoint publisher-after-commit: killing this process before the watermark is proposed';
+
+/**
+ * The failpoint's SIGKILL. pino writes stdout asynchronously, so the fatal line logged just before
+ * could die with the process: the same facts go to stderr synchronously first (tests read them).
+ */
+function killNow(details: { readonly publishedSeq: number; readonly transactions: number }): void {
+  writeSync(2, `${JSON.stringify({ level: 60, msg: failpointMessage, ...details })}\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
 
 /** `publisher-after-commit:<n>` → the failpoint; throws naming the accepted form otherwise. */
 export function parsePublisherFailpoint(raw: string): PublisherFailpoint {
@@ -227,8 +238,9 @@ export class PublisherSupervisor implements NodePublisher {
     const stats = publisher.stats();
     const failpoint = this.#options.failpoint;
     if (failpoint !== undefined && stats.transactions > 0 && this.#finished.transactions + stats.transactions >= failpoint.killAfterCommittedTransactions) {
-      this.#log.fatal({ publishedSeq: seq, transactions: this.#finished.transactions + stats.transactions }, 'failpoint publisher-after-commit: killing this process before the watermark is proposed');
-      (this.#options.kill ?? (() => process.kill(process.pid, 'SIGKILL')))();
+      const details = { publishedSeq: seq, transactions: this.#finished.transactions + stats.transactions };
+      this.#log.fatal(details, failpointMessage);
+      (this.#options.kill ?? (() => killNow(details)))();
       return;
     }
     if (stats.transactions > 0) this.#restartAttempt = 0;
