@@ -55,11 +55,6 @@ export function copyPieces<Row>(rows: readonly Row[], line: (row: Row) => string
   return pieces;
 }
 
-/** Rows of plain values as COPY text: each value through copyText, joined by tabs. */
-export function copyLines(rows: readonly (readonly CopyValue[])[]): string[] {
-  return copyPieces(rows, (row) => row.map(copyText).join('\t') + '\n');
-}
-
 /*
  * The two hot rows are written field by field. Ids, kinds, directions and timestamps need no
  * escaping: the envelope decoder admits ids of [A-Za-z0-9._:-] only, kinds and directions are
@@ -70,13 +65,7 @@ export function copyLines(rows: readonly (readonly CopyValue[])[]): string[] {
 export const transferColumns = ['id', 'shard', 'kind', 'debit_account_id', 'credit_account_id', 'amount', 'ledger', 'code', 'user_data', 'status',
   'pending_id', 'pending_amount', 'timeout_seconds', 'timeout_at', 'resolved_by', 'seq', 'occurred_at', 'status_seq', 'status_changed_at'] as const;
 
-export function transferValues(transfer: TransferRow): CopyValue[] {
-  return [transfer.id, transfer.shard, transfer.kind, transfer.debitAccountId, transfer.creditAccountId, transfer.amount, transfer.ledger, transfer.code,
-    transfer.userData, transfer.status, transfer.pendingId, transfer.pendingAmount, transfer.timeoutSeconds, transfer.timeoutAt, transfer.resolvedBy,
-    transfer.seq, transfer.occurredAt, transfer.statusSeq, transfer.statusChangedAt];
-}
-
-/** transferValues as one COPY line (equal to copyLines([transferValues(transfer)]); see above). */
+/** One transfer row as a COPY line, columns in transferColumns order (see above). */
 export function transferLine(transfer: TransferRow): string {
   const userData = transfer.userData === null ? '\\N' : copyText(transfer.userData);
   return `${transfer.id}\t${transfer.shard}\t${transfer.kind}\t${transfer.debitAccountId}\t${transfer.creditAccountId}\t${transfer.amount}\t${transfer.ledger}\t${transfer.code}\t`
@@ -86,12 +75,7 @@ export function transferLine(transfer: TransferRow): string {
 
 export const entryColumns = ['account_id', 'seq', 'shard', 'transfer_id', 'kind', 'direction', 'amount', 'pending_change', 'posted_change', 'balance_after', 'occurred_at'] as const;
 
-export function entryValues(entry: EntryRow): CopyValue[] {
-  return [entry.accountId, entry.seq, entry.shard, entry.transferId, entry.kind, entry.direction, entry.amount, entry.pendingChange, entry.postedChange,
-    entry.balanceAfter, entry.occurredAt];
-}
-
-/** entryValues as one COPY line (equal to copyLines([entryValues(entry)]); see above). */
+/** One account entry as a COPY line, columns in entryColumns order (see above). */
 export function entryLine(entry: EntryRow): string {
   return `${entry.accountId}\t${entry.seq}\t${entry.shard}\t${entry.transferId}\t${entry.kind}\t${entry.direction}\t${entry.amount}\t`
     + `${entry.pendingChange}\t${entry.postedChange}\t${entry.balanceAfter}\t${entry.occurredAt}\n`;

@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { EntryRow, TransferRow } from './batch-fold.ts';
-import { copyChunkCharactersMax, copyLines, copyPieces, copyText, entryLine, entryValues, transferLine, transferValues } from './copy-rows.ts';
+import { copyChunkCharactersMax, copyPieces, copyText, entryLine, transferLine, type CopyValue } from './copy-rows.ts';
+
+/** The generic encoding the field-by-field row builders must agree with: every value through copyText. */
+function copyLines(rows: readonly (readonly CopyValue[])[]): string[] {
+  return copyPieces(rows, (row) => row.map(copyText).join('\t') + '\n');
+}
+
+function transferValues(transfer: TransferRow): CopyValue[] {
+  return [transfer.id, transfer.shard, transfer.kind, transfer.debitAccountId, transfer.creditAccountId, transfer.amount, transfer.ledger, transfer.code,
+    transfer.userData, transfer.status, transfer.pendingId, transfer.pendingAmount, transfer.timeoutSeconds, transfer.timeoutAt, transfer.resolvedBy,
+    transfer.seq, transfer.occurredAt, transfer.statusSeq, transfer.statusChangedAt];
+}
+
+function entryValues(entry: EntryRow): CopyValue[] {
+  return [entry.accountId, entry.seq, entry.shard, entry.transferId, entry.kind, entry.direction, entry.amount, entry.pendingChange, entry.postedChange,
+    entry.balanceAfter, entry.occurredAt];
+}
 
 describe('COPY text encoding', () => {
   it('writes NULL as \\N, booleans as t/f and integers (bigint or safe number) as decimal digits', () => {

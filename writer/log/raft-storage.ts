@@ -445,11 +445,7 @@ export class RaftStorage {
     if (newest !== undefined && snapshot.metadata.index <= newest.index) return;
     this.#snapshotWriteInFlight = true;
     try {
-      const name = await writeSnapshotFileAsync(this.#directory, snapshot, async (handle) => {
-        const start = performance.now();
-        await handle.sync();
-        recordFsync(this.#stats, this.#onFsync, performance.now() - start, 'snapshot');
-      }, this.#fsync);
+      const name = await writeSnapshotFileAsync(this.#directory, snapshot, (handle) => this.#timedFsyncAsync('snapshot', () => handle.sync()), this.#fsync);
       if (this.#closed) return;
       // A newer snapshot (one the leader sent) may have become durable meanwhile: keep that one.
       const current = this.#snapshots[0];
@@ -517,10 +513,15 @@ export class RaftStorage {
   async #syncActiveAsync(created: boolean): Promise<void> {
     const fd = this.#activeFd;
     assert(fd !== undefined);
-    const start = performance.now();
-    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-    recordFsync(this.#stats, this.#onFsync, performance.now() - start, 'log');
+    await this.#timedFsyncAsync('log', () => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()))));
     if (created) fsyncDirectory(this.#directory, this.#fsync);
+  }
+
+  /** An fsync on the thread pool, timed and counted like the synchronous ones. */
+  async #timedFsyncAsync(target: FsyncTarget, fsync: () => Promise<void>): Promise<void> {
+    const start = performance.now();
+    await fsync();
+    recordFsync(this.#stats, this.#onFsync, performance.now() - start, target);
   }
 
   #writeSnapshot(snapshot: Snapshot): void {
