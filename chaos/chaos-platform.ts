@@ -158,7 +158,7 @@ export class ChaosPlatform {
       await proxy.start();
       this.#proxies.set(link, proxy);
     }
-    const common = { ...process.env, KAFKA_BROKERS: this.kafkaBrokers.join(','), KAFKA_TOPIC: eventsTopic, LOG_LEVEL: 'warn' } as Record<string, string>;
+    const common = { ...process.env, KAFKA_BROKERS: this.kafkaBrokers.join(','), KAFKA_TOPIC: eventsTopic, LOG_LEVEL: process.env.CHAOS_SERVICE_LOG_LEVEL ?? 'warn' } as Record<string, string>;
     const clientUrls = writerIds.map((id) => `${id}=${this.writerUrl(id)}`).join(',');
     for (const [index, id] of writerIds.entries()) {
       const peers = writerIds.map((peer, peerIndex) => `${peer}=127.0.0.1:${peer === id ? this.#ports.writerPeer[peerIndex] : this.#ports.proxies.get(`${id}->${peer}`)}`).join(',');

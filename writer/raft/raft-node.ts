@@ -642,7 +642,15 @@ export class RaftNode {
     const upToDate =
       message.lastLogTerm > this.#log.lastTerm ||
       (message.lastLogTerm === this.#log.lastTerm && message.lastLogIndex >= this.#log.lastIndex);
-    if (canVote && upToDate && !this.#votingBlocked) {
+    // Two nodes that time out together would grant each other's pre-vote, both stand, and split
+    // the real vote: one more election timeout without a leader. Between pre-candidates of the
+    // same term and the same log only the one with the smaller id grants, so only the other
+    // stands. Pre-votes never bind anything; this changes who campaigns, never who may win.
+    const concurrentPreCandidate =
+      isPreVote && this.#role === 'pre_candidate' && message.term === this.#term + 1 &&
+      message.lastLogTerm === this.#log.lastTerm && message.lastLogIndex === this.#log.lastIndex;
+    const yieldsTo = !concurrentPreCandidate || message.from < this.#id;
+    if (canVote && upToDate && yieldsTo && !this.#votingBlocked) {
       if (!isPreVote) {
         this.#electionElapsed = 0;
         this.#votedFor = message.from;
@@ -650,6 +658,10 @@ export class RaftNode {
       this.#send({ type: responseType, from: this.#id, to: message.from, term: message.term, granted: true });
     } else {
       this.#send({ type: responseType, from: this.#id, to: message.from, term: this.#term, granted: false });
+      // A peer behind this node's log has lost the leader, and so has this node (its lease ran
+      // out): the peer cannot win, so campaign now rather than wait out a whole timeout of our own.
+      const leaseExpired = this.#leaderId === null || this.#electionElapsed >= this.#config.electionTicksMin;
+      if (isPreVote && !upToDate && this.#role === 'follower' && leaseExpired && this.#promotable()) this.#campaign('pre_vote', false);
     }
   }
 

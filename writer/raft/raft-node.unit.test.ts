@@ -103,6 +103,41 @@ describe('leader election (§5.2, Figure 2)', () => {
     cluster.deliverAll();
     expect(cluster.node(other).status().term).toBe(term);
   });
+
+  it('two followers that time out together elect a leader in one round instead of splitting the vote', () => {
+    // Equal timeouts on every node: both followers become pre-candidates on the same tick.
+    const cluster = new MemoryCluster(ids, { random: () => 0.5 });
+    const old = cluster.electLeader();
+    cluster.deliverAll();
+    const termBefore = old.status().term;
+    cluster.linkUp = (from, to) => from !== old.id && to !== old.id;
+    cluster.nodes.delete(old.id);
+    const survivors = ids.filter((id) => id !== old.id);
+    for (let tick = 0; tick <= defaultTestConfig.electionTicksMax && cluster.leader() === undefined; tick++) cluster.tickAll();
+    const leader = cluster.leader();
+    expect(leader?.id).toBe(survivors[0]); // the smaller id stands; the other grants
+    expect(leader?.status().term).toBe(termBefore + 1); // one round: no split vote, no second term
+  });
+
+  it('a follower whose lease ran out campaigns at once when it refuses a pre-vote from a peer behind its log', () => {
+    const cluster = new MemoryCluster(ids, { random: () => 0.99 }); // every timeout = electionTicksMax
+    const old = cluster.electLeader();
+    cluster.deliverAll();
+    const [ahead, behind] = ids.filter((id) => id !== old.id) as [string, string];
+    cluster.linkUp = (from, to) => from !== behind && to !== behind;
+    expect(old.propose([bytes('x=1')]).ok).toBe(true);
+    cluster.deliverAll();
+    expect(cluster.node(ahead).status().lastIndex).toBeGreaterThan(cluster.node(behind).status().lastIndex);
+    // The leader dies; `ahead` has been without it for longer than the lease but less than its own timeout.
+    cluster.nodes.delete(old.id);
+    cluster.linkUp = () => true;
+    cluster.tick(ahead, defaultTestConfig.electionTicksMin);
+    expect(cluster.node(ahead).status().role).toBe('follower');
+    for (let tick = 0; tick < defaultTestConfig.electionTicksMax && cluster.leader() === undefined; tick++) cluster.tick(behind);
+    // `behind` campaigned first and was refused; `ahead` did not wait for its own timeout.
+    expect(cluster.leader()?.id).toBe(ahead);
+    expect(cluster.leader()?.status().term).toBe(old.status().term + 1);
+  });
 });
 
 describe('log replication (§5.3)', () => {
