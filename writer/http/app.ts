@@ -4,8 +4,9 @@
  *
  * Any node accepts requests. The leader decides and answers; a follower forwards the request to
  * the leader and relays the answer (once: a forwarded request that reaches a non-leader is not
- * forwarded again). While no leader is known a request waits up to `leaderWaitMsMax`, then gets
- * 503 with Retry-After. Outcome-unknown failures (leadership changed, commit timeout) are 503 too:
+ * forwarded again). While no leader is known — or the known one refuses connections, as a dead
+ * leader does until the election that follows — a request waits up to `leaderWaitMsMax`, then
+ * gets 503 with Retry-After. Outcome-unknown failures (leadership changed, commit timeout) are 503 too:
  * the client retries with the same ids, and idempotency makes that safe.
  */
 import Type from 'typebox';
@@ -54,6 +55,14 @@ export const writerHttpLimitsDefault: WriterHttpLimits = {
 };
 
 const forwardedHeader = 'x-ledger-forwarded-by';
+/** While the known leader refuses connections, how often a held request looks for another leader. */
+const notDeliveredRetryMs = 50;
+
+/** The connection itself was refused: the request was never sent, so it is safe to send elsewhere. */
+function connectionRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return cause?.code === 'ECONNREFUSED';
+}
 const retryAfterSeconds = '1';
 
 class BadField extends Error {
@@ -135,7 +144,17 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
       const error = result.error;
       if (error.code === 'not_leader' && error.leaderId !== null && error.leaderId !== nodeId && !alreadyForwarded) {
         const target = clientUrls[error.leaderId];
-        if (target !== undefined) return await forward(route, target, rawBody);
+        if (target !== undefined) {
+          const forwarded = await forward(route, target, rawBody);
+          if (forwarded !== 'not_delivered') return forwarded;
+          // The leader we know of refused the connection (it died; an election follows): the
+          // request never left, so hold it until another leader is known, then forward it there.
+          if (Date.now() < deadline) {
+            await service.waitForLeaderChange(Math.max(1, Math.min(deadline - Date.now(), notDeliveredRetryMs)));
+            continue;
+          }
+          return unreachable();
+        }
       }
       if (error.code === 'not_leader' && Date.now() < deadline) {
         await service.waitForLeaderChange(Math.max(1, deadline - Date.now()));
@@ -145,7 +164,12 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     }
   }
 
-  async function forward(route: string, target: string, rawBody: unknown): Promise<{ status: number; body: unknown; retryAfter?: boolean }> {
+  function unreachable(): { status: number; body: unknown; retryAfter: boolean } {
+    return { status: 503, body: { error: 'leader_unreachable', message: 'the leader did not answer; outcome unknown — retry with the same ids' }, retryAfter: true };
+  }
+
+  /** Relays the leader's answer; `not_delivered` when the connection was refused (nothing was sent). */
+  async function forward(route: string, target: string, rawBody: unknown): Promise<{ status: number; body: unknown; retryAfter?: boolean } | 'not_delivered'> {
     metrics.forwarded.inc({ route });
     try {
       const response = await fetch(new URL(route, target), {
@@ -156,8 +180,9 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
       });
       return { status: response.status, body: await response.json(), retryAfter: response.status === 503 };
     } catch (error) {
+      if (connectionRefused(error)) return 'not_delivered';
       dependencies.log.warn({ err: error, target, route }, 'forwarding to the leader failed');
-      return { status: 503, body: { error: 'leader_unreachable', message: 'the leader did not answer; outcome unknown — retry with the same ids' }, retryAfter: true };
+      return unreachable();
     }
   }
 

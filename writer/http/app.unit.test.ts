@@ -14,6 +14,7 @@ import { createWriterMetrics } from './metrics.ts';
 let cluster: InMemoryCluster;
 const urls: Record<string, string> = {};
 const apps: ReturnType<typeof buildWriterApp>[] = [];
+const appsById = new Map<string, ReturnType<typeof buildWriterApp>>();
 
 beforeAll(async () => {
   cluster = startInMemoryCluster(['1', '2', '3'], 7);
@@ -26,6 +27,7 @@ beforeAll(async () => {
     clientUrls[id] = `http://127.0.0.1:${address.port}`;
     urls[id] = clientUrls[id];
     apps.push(app);
+    appsById.set(id, app);
   }
   const leader = await cluster.waitForLeader();
   const created = await post(urlOf(leader), '/v1/accounts', { accounts: [{ id: 'bank', ledger: 1, code: 1 }, { id: 'alice', ledger: 1, code: 1, flags: { debitsMustNotExceedCredits: true } }] });
@@ -33,7 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const app of apps) await app.close();
+  for (const app of apps) if (app.server.listening) await app.close();
   cluster.stop();
 });
 
@@ -121,5 +123,19 @@ describe('writer HTTP API', () => {
         if (created === 0) expect(leader.cluster().lastSeq).toBe(before);
       }
     }), { numRuns: 150, seed: 42 });
+  });
+  // Last: it takes the leader away.
+  it('a follower holds a write while the leader it knows refuses connections, and forwards it to the next leader', async () => {
+    const old = await cluster.waitForLeader();
+    const oldId = old.cluster().nodeId;
+    const follower = [...cluster.nodes.values()].find((node) => node !== old)!;
+    expect(follower.cluster().leaderId).toBe(oldId);
+    // The leader "dies": its port refuses connections and its Raft traffic is gone.
+    await appsById.get(oldId)!.close();
+    cluster.isolated.add(oldId);
+    const answer = await post(urlOf(follower), '/v1/transfers', { transfers: [{ id: 'held-1', debitAccountId: 'bank', creditAccountId: 'alice', amount: '7', ledger: 1, code: 1 }] });
+    expect(answer.status).toBe(200);
+    expect(answer.body.results).toEqual([{ id: 'held-1', status: 'created' }]);
+    expect(cluster.leader()?.cluster().nodeId).not.toBe(oldId);
   });
 });
