@@ -3,10 +3,10 @@
  * read-model version in ONE Postgres transaction together with its checkpoint, then notifies
  * readers. Round trips are what a small batch (a caught-up projector) pays for, so a batch is:
  *
- *   1. BEGIN; `synchronous_commit` off and (live target) the version-switch lock taken shared —
- *      one statement;
+ *   1. BEGIN; `synchronous_commit` off and (live target) the version-switch lock taken shared;
  *   2. lock the checkpoint row of the live version (projection = version schema, shard) — this
- *      serialises two projectors that both think they own the partition during a rebalance;
+ *      serialises two projectors that both think they own the partition during a rebalance.
+ *      For the live target 1–2 are one round trip (three statements sent together);
  *   3. selectBatch: decode, skip duplicates, stop at a gap or a bad envelope;
  *   4. the touched accounts and the pending transfers the batch resolves: from the partition cache
  *      when it is at exactly this checkpoint (partition-cache.ts), the misses from Postgres (one
@@ -18,13 +18,17 @@
  *      `pg_notify('ledger_checkpoint', …)`;
  *   6. COMMIT.
  * A stop (gap, bad event, inconsistent event) still commits the events before it.
+ *
+ * Steps 3–4 may have been done ahead (`prepareBatch`, from the cache only, while the previous
+ * batch's last statement ran): such a fold is used only if step 2 locks the checkpoint it was made
+ * at and the cache is still there.
  */
 import assert from 'node:assert/strict';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { withClientTransaction } from '../common/database/connect.ts';
 import { foldBatch, idsTouched, type AccountRow, type BatchFold, type ExistingTransfer, type TransferKind, type TransferStatus } from './batch-fold.ts';
-import { selectBatch, type PartitionMessage } from './batch-selection.ts';
+import { selectBatch, type BatchSelection, type PartitionMessage } from './batch-selection.ts';
 import { copyIn, copyPieces, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { PartitionStop } from './partition-stop.ts';
@@ -53,6 +57,32 @@ export interface ApplyOptions {
    * (the consumer does). Without it every batch reads its rows from Postgres.
    */
   readonly cache?: PartitionCache;
+  /**
+   * This batch folded ahead from the cache (`prepareBatch`, same messages). Used only if the
+   * checkpoint locked is the one it was folded at and the cache is still there; otherwise the batch
+   * is folded again as usual.
+   */
+  readonly prepared?: PreparedBatch;
+  /**
+   * Called (on a later event-loop turn) once the batch's last statement has been sent, while
+   * Postgres executes it: the caller may fold its next batch then (JavaScript and Postgres overlap).
+   */
+  readonly whileWriting?: () => void;
+}
+
+/** A batch folded from the partition cache alone, before its transaction (see `prepareBatch`). */
+export interface PreparedBatch {
+  readonly messages: readonly PartitionMessage[];
+  readonly versionSchema: string;
+  readonly checkpoint: number;
+  readonly selection: BatchSelection;
+  readonly fold: BatchFold;
+  readonly copy: CopyText;
+}
+
+interface CopyText {
+  readonly transfers: readonly string[];
+  readonly entries: readonly string[];
 }
 
 export interface ApplyOutcome {
@@ -68,6 +98,8 @@ export interface ApplyOutcome {
   /** Offset up to which the consumer may move on (undefined: nothing examined). */
   readonly resolvedOffset: string | undefined;
   readonly stop: PartitionStop | undefined;
+  /** The batch was folded ahead (`prepareBatch`) and that fold was written. */
+  readonly foldedAhead: boolean;
 }
 
 export interface CheckpointNotification {
@@ -105,13 +137,41 @@ function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
+/**
+ * Folds a batch ahead from the partition cache alone — no Postgres — at the checkpoint the cache
+ * is at, which may belong to a batch still being written (it is checked again under the lock when
+ * the prepared batch is applied). Undefined when that is not possible: the cache is nowhere, the
+ * batch needs a row the cache lacks, nothing is to be applied, or the fold stops (the usual path
+ * reports it precisely).
+ */
+export function prepareBatch(shard: number, messages: readonly PartitionMessage[], cache: PartitionCache): PreparedBatch | undefined {
+  const position = cache.position();
+  if (position === undefined || messages.length === 0) return undefined;
+  const selection = selectBatch(shard, position.seq, messages);
+  if (selection.toApply.length === 0 || selection.stop !== undefined) return undefined;
+  const rows = fromCache(cache, idsTouched(selection.toApply));
+  if (rows.missingAccounts.length > 0 || rows.missingTransfers.length > 0) return undefined;
+  const fold = foldBatch(selection.toApply, rows);
+  if (fold.stop !== undefined) return undefined;
+  return { messages, versionSchema: position.versionSchema, checkpoint: position.seq, selection, fold, copy: copyText(fold) };
+}
+
+function copyText(fold: BatchFold): CopyText {
+  return { transfers: copyPieces(fold.newTransfers, transferLine), entries: copyPieces(fold.entries, entryLine) };
+}
+
 async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache: PartitionCache | undefined): Promise<ApplyOutcome> {
-  return await withClientTransaction(db, async (transaction, client) => {
-    const { versionSchema, checkpoint } = await begin(transaction, options.target, options.shard);
+  return await withClientTransaction(db, async (transaction, client, opened) => {
+    const { versionSchema, checkpoint } = await begin(transaction, options.target, options.shard, opened);
+    const prepared = options.prepared;
+    const usePrepared = prepared !== undefined && cache !== undefined && prepared.messages === options.messages &&
+      prepared.versionSchema === versionSchema && prepared.checkpoint === checkpoint && cache.isAt(versionSchema, checkpoint);
     cache?.beginAt(versionSchema, checkpoint);
-    const selection = selectBatch(options.shard, checkpoint, options.messages);
+    const selection = usePrepared ? prepared.selection : selectBatch(options.shard, checkpoint, options.messages);
     let fold: BatchFold | undefined;
-    if (selection.toApply.length > 0) {
+    if (usePrepared) {
+      fold = prepared.fold;
+    } else if (selection.toApply.length > 0) {
       const ids = idsTouched(selection.toApply);
       const loaded = cache === undefined
         ? { accounts: await loadAccounts(transaction, versionSchema, ids.accountIds), transfers: await loadTransfers(transaction, versionSchema, ids.transferIds) }
@@ -132,15 +192,30 @@ async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache:
     }
     if (fold !== undefined && last !== undefined) {
       const notification: CheckpointNotification | undefined = options.target.kind === 'live' ? { projection: versionSchema, shard: options.shard, seq: checkpointAfter } : undefined;
-      await writeFold(transaction, client, versionSchema, fold, { shard: options.shard, seq: checkpointAfter, offset: last.offset, notification });
+      const copy = usePrepared ? prepared.copy : copyText(fold);
+      await writeFold(transaction, client, versionSchema, fold, copy, { shard: options.shard, seq: checkpointAfter, offset: last.offset, notification }, options.whileWriting);
     }
     const resolvedOffset = fold?.stop !== undefined ? last?.offset : selection.lastExaminedOffset;
     return {
       versionSchema, checkpointBefore: checkpoint, checkpointAfter, applied: applied.length, duplicates: selection.duplicates,
       transfersCreated: applied.filter(({ envelope }) => envelope.type === 'TransferCreated' || envelope.type === 'PendingTransferPosted' || envelope.type === 'PendingTransferVoided').length,
-      lastOccurredAt: last?.envelope.occurredAt, resolvedOffset, stop,
+      lastOccurredAt: last?.envelope.occurredAt, resolvedOffset, stop, foldedAhead: usePrepared,
     };
-  });
+  }, openingStatements(options.target, options.shard));
+}
+
+/**
+ * Steps 1–2 for the live target, sent with BEGIN in one round trip (literals only: the shard is an
+ * integer, the lock key a constant). The lock is its own statement: the live version must be read
+ * with a snapshot taken after it was granted (a switch that committed while we waited must be seen).
+ */
+function openingStatements(target: ApplyTarget, shard: number): string | undefined {
+  if (target.kind !== 'live') return undefined;
+  assert(Number.isSafeInteger(shard) && shard >= 0);
+  return `SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared(${versionSwitchLockKey});
+    SELECT c.projection, c.seq FROM ledger.projection_checkpoints c
+      JOIN ledger.read_model_versions v ON v.version_schema = c.projection AND v.status = 'live'
+    WHERE c.shard = ${shard} FOR UPDATE OF c`;
 }
 
 /**
@@ -148,20 +223,17 @@ async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache:
  * commit lost in a Postgres crash is simply re-applied from Kafka (latency, not safety) — take the
  * switch lock shared (live target), find the version and lock its checkpoint row.
  */
-async function begin(transaction: Kysely<unknown>, target: ApplyTarget, shard: number): Promise<{ versionSchema: string; checkpoint: number }> {
+async function begin(transaction: Kysely<unknown>, target: ApplyTarget, shard: number, opened: readonly pg.QueryResult[]): Promise<{ versionSchema: string; checkpoint: number }> {
   if (target.kind === 'version') {
     await sql`SELECT set_config('synchronous_commit', 'off', true)`.execute(transaction);
     return { versionSchema: target.versionSchema, checkpoint: await lockCheckpoint(transaction, target.versionSchema, shard) };
   }
-  // The lock is its own statement: the live version must be read with a snapshot taken after it
-  // was granted (a switch that committed while we waited must be seen).
-  await sql`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared(${versionSwitchLockKey})`.execute(transaction);
-  const locked = await sql<{ projection: string; seq: string }>`SELECT c.projection, c.seq FROM ledger.projection_checkpoints c
-      JOIN ledger.read_model_versions v ON v.version_schema = c.projection AND v.status = 'live'
-    WHERE c.shard = ${shard} FOR UPDATE OF c`.execute(transaction);
-  const row = locked.rows[0];
+  // The switch lock and the checkpoint row were taken with BEGIN (openingStatements).
+  assert.equal(opened.length, 2, 'the opening statements answered');
+  const locked = opened[1]!.rows as { projection: string; seq: string }[];
+  const row = locked[0];
   if (row !== undefined) {
-    assert.equal(locked.rows.length, 1, 'exactly one live read-model version');
+    assert.equal(locked.length, 1, 'exactly one live read-model version');
     return { versionSchema: row.projection, checkpoint: Number(row.seq) };
   }
   // First batch of this shard for the live version: create its checkpoint row.
@@ -261,12 +333,14 @@ interface CheckpointWrite {
  * notification. The CTEs touch disjoint rows (new accounts vs existing ones), as one statement
  * requires.
  */
-async function writeFold(transaction: Kysely<unknown>, client: pg.PoolClient, schema: string, fold: BatchFold, checkpoint: CheckpointWrite): Promise<void> {
+async function writeFold(
+  transaction: Kysely<unknown>, client: pg.PoolClient, schema: string, fold: BatchFold, copy: CopyText, checkpoint: CheckpointWrite, whileWriting: (() => void) | undefined,
+): Promise<void> {
   // Insert-only rows first, by COPY (copy-rows.ts). New transfers and the pending ones the
   // statement below resolves are disjoint: a transfer created and resolved in this batch is
   // copied with its final status.
-  await copyIn(client, schema, 'transfers', transferColumns, copyPieces(fold.newTransfers, transferLine));
-  await copyIn(client, schema, 'account_entries', entryColumns, copyPieces(fold.entries, entryLine));
+  await copyIn(client, schema, 'transfers', transferColumns, copy.transfers);
+  await copyIn(client, schema, 'account_entries', entryColumns, copy.entries);
   const steps: RawBuilder<unknown>[] = [];
   // Accounts created in this batch are inserted; the others exist and get their counters updated
   // (a plain UPDATE, HOT when the page has room: no index changes).
@@ -312,10 +386,14 @@ async function writeFold(transaction: Kysely<unknown>, client: pg.PoolClient, sc
   steps.push(sql`checkpoint_row AS (UPDATE ledger.projection_checkpoints SET seq = ${checkpoint.seq}, kafka_offset = ${checkpoint.offset}, updated_at = now()
     WHERE projection = ${schema} AND shard = ${checkpoint.shard} RETURNING 1)`);
   const notify = checkpoint.notification === undefined ? sql`NULL` : sql`pg_notify(${checkpointChannel}, ${JSON.stringify(checkpoint.notification)})`;
-  const result = await sql<{ changed_accounts: string; resolved_transfers: string; checkpoints: string }>`WITH ${sql.join(steps, sql`, `)}
+  const statement = sql<{ changed_accounts: string; resolved_transfers: string; checkpoints: string }>`WITH ${sql.join(steps, sql`, `)}
     SELECT ${changed.length > 0 ? sql`(SELECT count(*) FROM changed_accounts)` : sql`0`} AS changed_accounts,
       ${changes.length > 0 ? sql`(SELECT count(*) FROM resolved_transfers)` : sql`0`} AS resolved_transfers,
       (SELECT count(*) FROM checkpoint_row) AS checkpoints, ${notify} AS notified`.execute(transaction);
+  // The statement is on the wire by the next turn of the event loop; Postgres executes it (and
+  // then the COMMIT) while the caller folds its next batch.
+  if (whileWriting !== undefined) setImmediate(whileWriting);
+  const result = await statement;
   const counts = result.rows[0];
   assert(counts !== undefined);
   assert.equal(Number(counts.changed_accounts), changed.length, 'every changed account exists (read under the checkpoint lock)');

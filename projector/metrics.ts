@@ -21,6 +21,7 @@ export class ProjectorMetrics {
   readonly batchDurationSeconds: Histogram<'shard'>;
   readonly eventsApplied: Counter<'shard'>;
   readonly duplicatesSkipped: Counter<'shard'>;
+  readonly batchesFoldedAhead: Counter<'shard'>;
   readonly partitionStopped: Gauge<'shard' | 'code'>;
 
   constructor(labels: Record<string, string> = {}) {
@@ -33,6 +34,7 @@ export class ProjectorMetrics {
     this.batchDurationSeconds = new Histogram({ name: 'projector_batch_duration_seconds', help: 'Duration of one batch transaction', labelNames: ['shard'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
     this.eventsApplied = new Counter({ name: 'projector_events_applied_total', help: 'Events applied', labelNames: ['shard'], registers });
     this.duplicatesSkipped = new Counter({ name: 'projector_duplicates_skipped_total', help: 'Messages skipped because their seq was already applied', labelNames: ['shard'], registers });
+    this.batchesFoldedAhead = new Counter({ name: 'projector_batches_folded_ahead_total', help: 'Batches folded from the partition cache while the previous batch was written', labelNames: ['shard'], registers });
     this.partitionStopped = new Gauge({ name: 'projector_partition_stopped', help: '1 while the partition is stopped (gap, bad or inconsistent event)', labelNames: ['shard', 'code'], registers });
   }
 }

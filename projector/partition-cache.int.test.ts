@@ -3,13 +3,15 @@
  * batches that read everything back; a batch another writer committed in between (a rebalance)
  * is noticed by the checkpoint and nothing stale is written; a duplicate transfer id the cache
  * cannot see still stops the partition with the precise reason; tight bounds only cost reads.
+ * A batch folded ahead from the cache while the previous one is written gives the same tables,
+ * and is folded again when the checkpoint or the cache moved in between.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sql, type Kysely } from 'kysely';
 import { encodeEnvelopeMessage, type EnvelopeInput } from '../common/events/envelope.ts';
 import type { LedgerEvent } from '../writer/ledger/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/isolation.ts';
-import { applyBatch, type ApplyOutcome } from './batch-apply.ts';
+import { applyBatch, prepareBatch, type ApplyOutcome, type PreparedBatch } from './batch-apply.ts';
 import type { PartitionMessage } from './batch-selection.ts';
 import { PartitionCache } from './partition-cache.ts';
 import { asConsumed, dumpVersion } from './test/read-model-dump.ts';
@@ -87,6 +89,55 @@ describe('applyBatch with a partition cache', () => {
     expect(cache.size.accounts).toBe(5);
     expect(cache.size.pendingTransfers).toBeLessThanOrEqual(3);
     expect(withoutShard(await dumpShard(db, 4))).toBe(withoutShard(await dumpShard(db, 1)));
+  });
+
+  it('batches folded ahead while the previous one is written give the same rows as batches folded in their transaction', async () => {
+    const shard = 6;
+    const messages = messagesOf(shard);
+    const chunks: PartitionMessage[][] = [];
+    for (let start = 0; start < messages.length; start += 300) chunks.push(messages.slice(start, start + 300));
+    const cache = new PartitionCache();
+    const outcomes: ApplyOutcome[] = [];
+    let ahead: PreparedBatch | undefined;
+    let hooks = 0;
+    for (let index = 0; index < chunks.length; index += 1) {
+      const next = chunks[index + 1];
+      const whileWriting = next === undefined ? undefined : () => {
+        hooks += 1;
+        ahead = prepareBatch(shard, next, cache);
+      };
+      const prepared = ahead;
+      ahead = undefined;
+      outcomes.push(await applyBatch(db, { shard, messages: chunks[index]!, target: { kind: 'live' }, cache, prepared, whileWriting }));
+    }
+    expect(outcomes.every((outcome) => outcome.stop === undefined)).toBe(true);
+    expect(hooks).toBe(chunks.length - 1);
+    // The first batch starts from an empty cache (reads Postgres); every later one was folded ahead.
+    expect(outcomes.map((outcome) => outcome.foldedAhead)).toEqual(chunks.map((_, index) => index > 0));
+    expect(withoutShard(await dumpShard(db, shard))).toBe(withoutShard(await dumpShard(db, 1)));
+  });
+
+  it('a batch folded ahead is folded again when another writer moved the checkpoint or the cache was cleared in between', async () => {
+    const scenarios: [number, (cache: PartitionCache, second: PartitionMessage[]) => Promise<void>][] = [
+      // Another process applies part of the batch first: the fold made ahead would double-count it.
+      [7, async (_, second) => void (await applyBatch(db, { shard: 7, messages: second.slice(0, 150), target: { kind: 'live' } }))],
+      // A rebalance clears the cache: a fold made before the clear is not trusted either.
+      [8, async (cache) => cache.clear()],
+    ];
+    for (const [shard, inBetween] of scenarios) {
+      const messages = messagesOf(shard);
+      const cache = new PartitionCache();
+      const first = await applyBatch(db, { shard, messages: messages.slice(0, 400), target: { kind: 'live' }, cache });
+      expect(first.stop).toBeUndefined();
+      const second = messages.slice(400, 800);
+      const prepared = prepareBatch(shard, second, cache);
+      expect(prepared?.checkpoint).toBe(first.checkpointAfter);
+      await inBetween(cache, second);
+      const outcome = await applyBatch(db, { shard, messages: second, target: { kind: 'live' }, cache, prepared });
+      expect(outcome).toMatchObject({ foldedAhead: false, stop: undefined, checkpointAfter: 800 });
+      await applyBatch(db, { shard, messages: messages.slice(800), target: { kind: 'live' }, cache });
+      expect(withoutShard(await dumpShard(db, shard))).toBe(withoutShard(await dumpShard(db, 1)));
+    }
   });
 
   it('a transfer id created again in a later batch stops the partition with the reason, though the cache cannot see the first one', async () => {

@@ -8,7 +8,8 @@
  * Fetching and applying overlap: kafkajs fetches the next batch only when `eachBatch` returns, so
  * `eachBatch` only decodes the fetched messages and appends them to the partition's queue (bounded:
  * `queuedMessagesMax`, it waits for room) and a worker per partition applies the queue in chunks of
- * at most `eventsPerBatch` messages, each chunk one Postgres transaction (batch-apply.ts). Queues
+ * at most `eventsPerBatch` messages, each chunk one Postgres transaction (batch-apply.ts); while
+ * Postgres executes one chunk's last statement, the worker folds the next one ahead. Queues
  * are never dropped while a partition runs: after a rebalance the seek re-delivers from the
  * checkpoint, and what is already applied is skipped by seq, so no message can fall between
  * Kafka's position and the queue.
@@ -23,7 +24,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeEnvelope } from '../common/events/envelope.ts';
 import type { Logger } from '../common/logger.ts';
-import { applyBatch, eventsPerBatchMax, type ApplyOutcome, type ApplyTarget } from './batch-apply.ts';
+import { applyBatch, eventsPerBatchMax, prepareBatch, type ApplyOutcome, type ApplyTarget, type PreparedBatch } from './batch-apply.ts';
 import type { PartitionMessage } from './batch-selection.ts';
 import { PartitionCache } from './partition-cache.ts';
 import { describeStop, type PartitionStop } from './partition-stop.ts';
@@ -74,6 +75,8 @@ interface PartitionQueue {
   /** Resolved when messages arrive. */
   arrived: (() => void) | undefined;
   worker: Promise<void> | undefined;
+  /** The next batch, taken from `messages` while the previous one was written, folded ahead if it could be. */
+  ahead: { readonly messages: PartitionMessage[]; readonly prepared: PreparedBatch | undefined } | undefined;
   /** Rows this process committed for the partition (valid only at its own last checkpoint). */
   readonly cache: PartitionCache;
 }
@@ -202,7 +205,7 @@ export class ProjectionConsumer {
   #queue(shard: number): PartitionQueue {
     let queue = this.#queues.get(shard);
     if (queue === undefined) {
-      queue = { shard, messages: [], highWatermark: '0', drained: undefined, arrived: undefined, worker: undefined, cache: new PartitionCache() };
+      queue = { shard, messages: [], highWatermark: '0', drained: undefined, arrived: undefined, worker: undefined, ahead: undefined, cache: new PartitionCache() };
       this.#queues.set(shard, queue);
       const started = queue;
       queue.worker = this.#work(started).catch((error: unknown) => this.#fatal(error, `applying shard ${shard} failed`));
@@ -217,7 +220,7 @@ export class ProjectionConsumer {
     const labels = { shard: String(shard) };
     const now = this.#options.now ?? Date.now;
     while (this.#running && !this.#stops.has(shard)) {
-      if (queue.messages.length === 0) {
+      if (queue.messages.length === 0 && queue.ahead === undefined) {
         await new Promise<void>((resolve) => {
           queue.arrived = resolve;
           setTimeout(resolve, queueWaitSliceMs);
@@ -225,10 +228,21 @@ export class ProjectionConsumer {
         queue.arrived = undefined;
         continue;
       }
-      const messages = queue.messages.splice(0, this.#eventsPerBatch);
+      const ahead = queue.ahead;
+      queue.ahead = undefined;
+      const messages = ahead?.messages ?? queue.messages.splice(0, this.#eventsPerBatch);
       queue.drained?.();
       const started = performance.now();
-      const outcome = await applyBatch(db, { shard, messages, target, cache: queue.cache });
+      // While Postgres executes this batch's last statement, the next batch is taken from the
+      // queue and folded from the cache (prepareBatch), so JavaScript and Postgres overlap.
+      let writing = true;
+      const whileWriting = (): void => {
+        if (!writing || !this.#running || this.#stops.has(shard) || queue.messages.length === 0) return;
+        const next = queue.messages.splice(0, this.#eventsPerBatch);
+        queue.drained?.();
+        queue.ahead = { messages: next, prepared: prepareBatch(shard, next, queue.cache) };
+      };
+      const outcome = await applyBatch(db, { shard, messages, target, cache: queue.cache, prepared: ahead?.prepared, whileWriting }).finally(() => (writing = false));
       const seconds = (performance.now() - started) / 1_000;
       if (outcome.applied > 0) {
         metrics.batchEvents.observe(labels, outcome.applied);
@@ -236,6 +250,7 @@ export class ProjectionConsumer {
         metrics.eventsApplied.inc(labels, outcome.applied);
       }
       if (outcome.duplicates > 0) metrics.duplicatesSkipped.inc(labels, outcome.duplicates);
+      if (outcome.foldedAhead) metrics.batchesFoldedAhead.inc(labels);
       this.#setCheckpoint(shard, outcome.checkpointAfter);
       if (outcome.lastOccurredAt !== undefined) metrics.lagMs.set(labels, Math.max(0, now() - Date.parse(outcome.lastOccurredAt)));
       if (outcome.resolvedOffset !== undefined) {
@@ -246,6 +261,7 @@ export class ProjectionConsumer {
       if (outcome.stop !== undefined) {
         this.#stops.set(shard, outcome.stop);
         queue.messages = [];
+        queue.ahead = undefined;
         metrics.partitionStopped.set({ shard: String(shard), code: outcome.stop.code }, 1);
         log.error({ shard, seq: outcome.stop.seq, offset: outcome.stop.offset, code: outcome.stop.code, reason: outcome.stop.reason }, describeStop(outcome.stop));
         if (this.#running) this.#consumer.pause([{ topic, partitions: [shard] }]);

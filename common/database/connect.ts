@@ -57,15 +57,22 @@ export function poolOf(db: Kysely<unknown>): pg.Pool {
  * to that connection and the raw client (for COPY). Commits when `body` resolves, rolls back when
  * it throws; a connection whose rollback failed is destroyed rather than returned to the pool.
  */
-export async function withClientTransaction<T>(db: Kysely<unknown>, body: (transaction: Kysely<unknown>, client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withClientTransaction<T>(
+  db: Kysely<unknown>,
+  body: (transaction: Kysely<unknown>, client: pg.PoolClient, opened: readonly pg.QueryResult[]) => Promise<T>,
+  openingStatements?: string,
+): Promise<T> {
   const client = await poolOf(db).connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    // `openingStatements` (no parameters: the simple protocol) go in the same round trip as BEGIN;
+    // each still runs as its own statement (its own snapshot under READ COMMITTED).
+    const opening: unknown = await client.query(openingStatements === undefined ? 'BEGIN' : `BEGIN; ${openingStatements}`);
+    const opened = Array.isArray(opening) ? (opening as pg.QueryResult[]).slice(1) : [];
     const bound = new Kysely<unknown>({
       dialect: new PostgresDialect({ pool: { connect: async () => ({ query: client.query.bind(client), release: () => undefined }), end: async () => undefined } as never }),
     });
-    const result = await body(bound, client);
+    const result = await body(bound, client, opened);
     await client.query('COMMIT');
     return result;
   } catch (error) {
