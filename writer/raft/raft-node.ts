@@ -590,8 +590,26 @@ export class RaftNode {
     this.#electionElapsed++;
     if (this.#electionElapsed >= this.#randomizedElectionTicks && this.#promotable()) {
       this.#campaign('pre_vote', false);
+    } else if (this.#role === 'pre_candidate' && this.#electionElapsed % this.#config.heartbeatTicks === 0) {
+      this.#resendPreVotes();
     }
   };
+
+  /**
+   * A voter still in its leader lease ignores a pre-vote without answering (a lost message looks
+   * the same). Its lease may end a moment later — a node that restarted recently counts fewer ticks
+   * than wall time passed — so a pre-candidate asks the voters that have not answered again every
+   * heartbeat interval instead of waiting out a whole election timeout. Pre-votes bind nothing,
+   * and a voter's answers to the same request are the same, so asking twice changes no outcome.
+   */
+  #resendPreVotes(): void {
+    const lastLogIndex = this.#log.lastIndex;
+    const lastLogTerm = this.#log.lastTerm;
+    for (const voter of this.#membership().voters) {
+      if (voter === this.#id || this.#votes.has(voter)) continue;
+      this.#send({ type: 'pre_vote_request', from: this.#id, to: voter, term: this.#term + 1, lastLogIndex, lastLogTerm });
+    }
+  }
 
   readonly #tickHeartbeat = (): void => {
     this.#electionElapsed++;

@@ -119,6 +119,29 @@ describe('leader election (§5.2, Figure 2)', () => {
     expect(leader?.status().term).toBe(termBefore + 1); // one round: no split vote, no second term
   });
 
+  it('a pre-candidate asks again a voter that ignored it while in its lease, and wins once the lease ends', () => {
+    const cluster = new MemoryCluster(ids, { random: () => 0.99 }); // every timeout = electionTicksMax
+    const old = cluster.electLeader();
+    cluster.deliverAll();
+    const [early, late] = ids.filter((id) => id !== old.id) as [string, string];
+    cluster.nodes.delete(old.id);
+    // `late` counted fewer ticks since the leader's last heartbeat (a busy or just restarted
+    // process): still in its lease when `early` campaigns, so it ignores the pre-vote.
+    const lateLag = defaultTestConfig.electionTicksMin - 4;
+    cluster.tick(late, defaultTestConfig.electionTicksMin - lateLag);
+    cluster.tick(early, defaultTestConfig.electionTicksMax);
+    expect(cluster.node(early).status().role).toBe('pre_candidate');
+    expect(cluster.leader()).toBeUndefined();
+    let ticks = 0;
+    while (cluster.leader() === undefined && ticks < defaultTestConfig.electionTicksMax) {
+      cluster.tickAll();
+      ticks++;
+    }
+    // Elected within a heartbeat interval of the lease's end, not a whole election timeout later.
+    expect(cluster.leader()?.id).toBe(early);
+    expect(ticks).toBeLessThanOrEqual(lateLag + defaultTestConfig.heartbeatTicks);
+  });
+
   it('a follower whose lease ran out campaigns at once when it refuses a pre-vote from a peer behind its log', () => {
     const cluster = new MemoryCluster(ids, { random: () => 0.99 }); // every timeout = electionTicksMax
     const old = cluster.electLeader();
