@@ -24,6 +24,7 @@
  * at and the cache is still there.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { withClientTransaction } from '../common/database/connect.ts';
@@ -77,6 +78,7 @@ export interface PreparedBatch {
   readonly checkpoint: number;
   readonly selection: BatchSelection;
   readonly fold: BatchFold;
+  /** The COPY text of the insert-only rows. */
   readonly copy: CopyText;
 }
 
@@ -386,10 +388,15 @@ async function writeFold(
   steps.push(sql`checkpoint_row AS (UPDATE ledger.projection_checkpoints SET seq = ${checkpoint.seq}, kafka_offset = ${checkpoint.offset}, updated_at = now()
     WHERE projection = ${schema} AND shard = ${checkpoint.shard} RETURNING 1)`);
   const notify = checkpoint.notification === undefined ? sql`NULL` : sql`pg_notify(${checkpointChannel}, ${JSON.stringify(checkpoint.notification)})`;
-  const statement = sql<{ changed_accounts: string; resolved_transfers: string; checkpoints: string }>`WITH ${sql.join(steps, sql`, `)}
+  const compiled = sql<{ changed_accounts: string; resolved_transfers: string; checkpoints: string }>`WITH ${sql.join(steps, sql`, `)}
     SELECT ${changed.length > 0 ? sql`(SELECT count(*) FROM changed_accounts)` : sql`0`} AS changed_accounts,
       ${changes.length > 0 ? sql`(SELECT count(*) FROM resolved_transfers)` : sql`0`} AS resolved_transfers,
-      (SELECT count(*) FROM checkpoint_row) AS checkpoints, ${notify} AS notified`.execute(transaction);
+      (SELECT count(*) FROM checkpoint_row) AS checkpoints, ${notify} AS notified`.compile(transaction);
+  // A named prepared statement: Postgres plans each shape of this statement (which CTEs it has,
+  // which version schema) once per connection instead of once per batch (~1 ms of a small batch).
+  const statement = client.query<{ changed_accounts: string; resolved_transfers: string; checkpoints: string }>({
+    name: `projector_${createHash('sha1').update(compiled.sql).digest('hex')}`, text: compiled.sql, values: compiled.parameters as unknown[],
+  });
   // The statement is on the wire by the next turn of the event loop; Postgres executes it (and
   // then the COMMIT) while the caller folds its next batch.
   if (whileWriting !== undefined) setImmediate(whileWriting);
