@@ -57,6 +57,7 @@ try {
   console.log(`ratio:     ${(100 * replay.rate / replay.rawRate).toFixed(0)}% of raw COPY (target ≥ 50%)`);
   console.log(`freshness: ${freshness.count.toLocaleString('en')} transfers at ${Math.round(freshness.achievedRate).toLocaleString('en')}/s: p50 ${freshness.p50.toFixed(1)} ms, p99 ${freshness.p99.toFixed(1)} ms, max ${freshness.max.toFixed(1)} ms (target p50 ≤ 20, p99 ≤ 100)`);
   console.log(`           of which the Kafka transaction: p50 ${freshness.transactionP50.toFixed(1)} ms, p99 ${freshness.transactionP99.toFixed(1)} ms; from Kafka commit to visible: p50 ${freshness.kafkaP50.toFixed(1)} ms, p99 ${freshness.kafkaP99.toFixed(1)} ms`);
+  console.log(`           projector: ${freshness.batches.toLocaleString('en')} batch transactions, ${(freshness.count / Math.max(1, freshness.batches)).toFixed(0)} events each on average, ${freshness.batchMeanMs.toFixed(1)} ms each on average`);
   console.log(`load average at start ${loadAtStart.map((load) => load.toFixed(2)).join(' ')}, at the end ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   writeBenchSummary({
     bench: 'projector', measuredAt: new Date().toISOString(), machine: machineFacts(loadAtStart),
@@ -74,11 +75,12 @@ try {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
 }
 
-async function startProjector(database: TestDatabase<unknown>, topic: string): Promise<RunningProcess> {
+async function startProjector(database: TestDatabase<unknown>, topic: string): Promise<RunningProcess & { readonly metricsUrl: string }> {
+  const port = await freePort();
   const child = runNodeScript('projector/main.ts', {
     ...process.env,
     DATABASE_URL: database.url, KAFKA_BROKERS: services.kafkaBrokers.join(','), KAFKA_TOPIC: topic, LEDGER_SHARDS: '1',
-    PROJECTOR_HTTP_PORT: String(await freePort()), PROJECTOR_GROUP_ID: uniqueName('bench'), LOG_LEVEL: 'warn',
+    PROJECTOR_HTTP_PORT: String(port), PROJECTOR_GROUP_ID: uniqueName('bench'), LOG_LEVEL: 'warn',
     // e.g. BENCH_PROJECTOR_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the projector process only.
     NODE_OPTIONS: process.env.BENCH_PROJECTOR_NODE_OPTIONS ?? process.env.NODE_OPTIONS,
   });
@@ -86,7 +88,14 @@ async function startProjector(database: TestDatabase<unknown>, topic: string): P
     if (child.child.exitCode === null) child.child.kill('SIGTERM');
     await child.exited;
   });
-  return child;
+  return Object.assign(child, { metricsUrl: `http://127.0.0.1:${port}/metrics` });
+}
+
+/** Sum and count of a Prometheus histogram (all label sets) from the projector's /metrics. */
+async function histogramTotals(metricsUrl: string, name: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const total = (suffix: string) => text.split('\n').filter((line) => line.startsWith(`${name}_${suffix}`)).reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  return { sum: total('sum'), count: total('count') };
 }
 
 async function checkpoint(db: Kysely<unknown>): Promise<number> {
@@ -201,7 +210,7 @@ async function benchFreshness(kafka: Kafka) {
   await publish(kafka, topic, warmUp, uniqueName('bench-fresh-warm'));
   const database = await createTestDatabase<unknown>(services.databaseUrl, 'bench_fresh');
   cleanups.push(() => database.drop());
-  await startProjector(database, topic);
+  const projector = await startProjector(database, topic);
   await waitUntil(async () => (await checkpoint(database.db)) === warmUp.length, 60_000, 'the projector to catch up with the warm-up');
 
   const listener = new pg.Client({ connectionString: database.url });
@@ -228,6 +237,7 @@ async function benchFreshness(kafka: Kafka) {
   const producer = kafka.producer({ transactionalId: uniqueName('bench-fresh'), idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: { retries: 50, initialRetryTime: 5, maxRetryTime: 50 } });
   await producer.connect();
   const paced = messages.slice(warmUp.length);
+  const batchesBefore = await histogramTotals(projector.metricsUrl, 'projector_batch_duration_seconds');
   let sent = 0;
   const started = performance.now();
   while (sent < paced.length) {
@@ -250,9 +260,12 @@ async function benchFreshness(kafka: Kafka) {
   const achievedRate = paced.length / ((performance.now() - started) / 1_000);
   await producer.disconnect();
   await waitUntil(() => visibleSeq === messages.length, 60_000, 'the last transfer to become visible');
+  const batchesAfter = await histogramTotals(projector.metricsUrl, 'projector_batch_duration_seconds');
+  const batches = batchesAfter.count - batchesBefore.count;
   const quantile = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))]!;
   return {
     count: latencies.length, achievedRate, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: Math.max(...latencies),
     kafkaP50: quantile(sinceKafka, 0.5), kafkaP99: quantile(sinceKafka, 0.99), transactionP50: quantile(transactionMs, 0.5), transactionP99: quantile(transactionMs, 0.99),
+    batches, batchMeanMs: (1_000 * (batchesAfter.sum - batchesBefore.sum)) / Math.max(1, batches),
   };
 }

@@ -6,7 +6,10 @@
  *
  * 1. Eventual balance reads: `GET /v1/accounts/:id` of random accounts (BENCH_QUERY_ACCOUNTS,
  *    default 1,000), BENCH_QUERY_CONCURRENCY (default 32) requests in flight on an undici keep-alive
- *    Pool, closed loop, BENCH_QUERY_SECONDS (default 10) per run. Target ≥ 10,000 req/s, p99 ≤ 10 ms.
+ *    Pool, closed loop, BENCH_QUERY_SECONDS (default 10) per run: the most it serves (target ≥ 10,000
+ *    req/s). Then open loop: BENCH_QUERY_OPEN_RATE (default 10,000) reads/s started on a fixed
+ *    schedule, latency from each read's scheduled start: p99 at that rate (target ≤ 10 ms; a closed
+ *    loop at saturation measures its own queue instead).
  *    Peer, same run: the same row read with a plain prepared `SELECT` through pg, the same number of
  *    callers in flight over as many connections as the query API's pool (QUERY_DATABASE_POOL_SIZE).
  * 2. Strong balance reads: `?consistency=strong`, BENCH_QUERY_STRONG_CONCURRENCY (default 256) in
@@ -37,6 +40,8 @@ const seconds = Number(process.env.BENCH_QUERY_SECONDS ?? 10);
 const runs = Number(process.env.BENCH_QUERY_RUNS ?? 3);
 const writeRate = Number(process.env.BENCH_QUERY_WRITE_RATE ?? 1_000);
 const databasePoolSize = Number(process.env.QUERY_DATABASE_POOL_SIZE ?? 16);
+const openRate = Number(process.env.BENCH_QUERY_OPEN_RATE ?? 10_000);
+const openLoopInFlightMax = 512;
 const transfersPerWrite = 10;
 const warmupSeconds = 2;
 
@@ -78,6 +83,53 @@ async function closedLoop(label: string, inFlight: number, durationMs: number, o
   clearInterval(ticker);
   const elapsedSeconds = (performance.now() - started) / 1000;
   return { rate: ok / elapsedSeconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+}
+
+/**
+ * Open loop: starts `operation` on a fixed schedule of `rate` per second for `durationMs`, however
+ * long earlier ones take (at most `openLoopInFlightMax` in flight; a start beyond that counts as an
+ * error). Latency runs from the SCHEDULED start, so a stall of the server or of this generator
+ * counts against the figure (no coordinated omission).
+ */
+async function openLoop(label: string, rate: number, durationMs: number, operation: (random: () => number) => Promise<boolean>): Promise<Measured> {
+  const latencies: number[] = [];
+  const random = mulberry32(rate);
+  const intervalMs = 1_000 / rate;
+  const inFlight = new Set<Promise<void>>();
+  let ok = 0;
+  let errors = 0;
+  let started = 0;
+  let lastOk = 0;
+  const begin = performance.now();
+  const ticker = setInterval(() => {
+    progress(`${label} ${((performance.now() - begin) / 1000).toFixed(0)} s: ${format(ok - lastOk)} req/s, ${inFlight.size} in flight${errors > 0 ? `, ${errors} errors` : ''}`);
+    lastOk = ok;
+  }, 1_000);
+  for (let now = performance.now(); now - begin < durationMs; now = performance.now()) {
+    const due = Math.min(Math.floor((now - begin) / intervalMs), Math.floor(durationMs / intervalMs) - 1);
+    for (; started <= due; started += 1) {
+      const scheduled = begin + started * intervalMs;
+      if (inFlight.size >= openLoopInFlightMax) {
+        errors += 1;
+        continue;
+      }
+      const call: Promise<void> = operation(random).then((success) => {
+        if (!success) {
+          errors += 1;
+          return;
+        }
+        ok += 1;
+        latencies.push(performance.now() - scheduled);
+      }, () => {
+        errors += 1;
+      }).finally(() => inFlight.delete(call));
+      inFlight.add(call);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inFlight);
+  clearInterval(ticker);
+  return { rate: ok / (durationMs / 1_000), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
 }
 
 /** Open loop: one write of `transfersPerWrite` transfers every 1000 / (rate / transfersPerWrite) ms until stopped. */
@@ -181,6 +233,8 @@ try {
 
   const eventual: Measured[] = [];
   const eventualPeer: Measured[] = [];
+  /** Eventual reads started on a fixed schedule (the target's rate): latency at that rate, not at saturation. */
+  const eventualOpen: Measured[] = [];
   const strong: Measured[] = [];
   const strongPeer: Measured[] = [];
   /** Eventual reads while the writes run: the read cache is invalidated at every checkpoint advance. */
@@ -189,6 +243,7 @@ try {
   const breakdowns: { barrierCalls: number; readsPerBarrier: number; barrierMs: number; waitMs: number }[] = [];
   for (let run = 1; run <= runs; run += 1) {
     eventual.push(await closedLoop(`[eventual ${run}/${runs}]`, concurrency, seconds * 1_000, httpRead('')));
+    eventualOpen.push(await openLoop(`[eventual at ${format(openRate)}/s offered ${run}/${runs}]`, openRate, seconds * 1_000, httpRead('')));
     eventualPeer.push(await closedLoop(`[peer SELECT ${run}/${runs}]`, concurrency, seconds * 1_000, peerRead));
 
     const writes = backgroundWrites(leader.url);
@@ -218,29 +273,35 @@ try {
     rate: median(measured.map((run) => run.rate)), p50: median(measured.map((run) => run.p50)), p99: median(measured.map((run) => run.p99)),
     errors: measured.reduce((sum, run) => sum + run.errors, 0),
   });
-  const [e, ep, s, sp, ew] = [summary(eventual), summary(eventualPeer), summary(strong), summary(strongPeer), summary(eventualUnderWrites)];
+  const [e, ep, s, sp, ew, eo] = [summary(eventual), summary(eventualPeer), summary(strong), summary(strongPeer), summary(eventualUnderWrites), summary(eventualOpen)];
   const loadAtEnd = os.loadavg();
   const line = (name: string, figures: ReturnType<typeof summary>, inFlight: number) =>
     `${name.padEnd(34)} ${format(figures.rate).padStart(7)} req/s  p50 ${figures.p50.toFixed(2).padStart(7)} ms  p99 ${figures.p99.toFixed(2).padStart(7)} ms  (${inFlight} in flight, ${figures.errors} errors)`;
   console.log(`\n== query benchmark (median of ${runs} runs of ${seconds} s) ==`);
   console.log(line('eventual GET /v1/accounts/:id', e, concurrency));
   console.log(line('peer: plain SELECT via pg', ep, concurrency));
+  console.log(`${`eventual at ${format(openRate)}/s offered`.padEnd(34)} ${format(eo.rate).padStart(7)} req/s  p50 ${eo.p50.toFixed(2).padStart(7)} ms  p99 ${eo.p99.toFixed(2).padStart(7)} ms  (open loop, latency from the scheduled start, ${eo.errors} errors)`);
   console.log(line(`strong, writes at ${format(writeRate)}/s`, s, strongConcurrency));
   console.log(line('peer: plain SELECT under writes', sp, concurrency));
   console.log(line('eventual under the same writes', ew, concurrency));
   console.log(`writes achieved: ${writesAchieved.map((rate) => format(rate)).join(', ')} transfers/s`);
   console.log(`strong-read breakdown per run: ${breakdowns.map((b) => `${format(b.barrierCalls)} barrier calls, ${b.readsPerBarrier.toFixed(1)} reads/call, barrier ${b.barrierMs.toFixed(1)} ms, wait ${b.waitMs.toFixed(1)} ms`).join(' | ')}`);
-  console.log(`targets: eventual ≥ 10,000 req/s and p99 ≤ 10 ms; strong ≥ 5,000 req/s and p99 ≤ 25 ms`);
+  console.log(`targets: eventual ≥ 10,000 req/s (closed loop, most the API serves) and p99 ≤ 10 ms at 10,000 req/s (open loop); strong ≥ 5,000 req/s and p99 ≤ 25 ms`);
   console.log(`load average at start ${loadAtStart.map((load) => load.toFixed(2)).join(' ')}, at the end ${loadAtEnd.map((load) => load.toFixed(2)).join(' ')}; ${os.cpus().length} cores`);
   writeBenchSummary({
     bench: 'query', measuredAt: new Date().toISOString(), machine: machineFacts(loadAtStart),
-    settings: { accountsCount, concurrency, strongConcurrency, seconds, runs, writeRate, databasePoolSize },
+    settings: { accountsCount, concurrency, strongConcurrency, seconds, runs, writeRate, databasePoolSize, openRate },
     figures: [
       {
         name: `eventual balance reads (${concurrency} in flight)`, value: Math.round(e.rate), unit: 'req/s', runs: eventual.map((run) => Math.round(run.rate)),
         target: { kind: 'min', value: 10_000 }, peer: { name: 'plain SELECT via pg', value: Math.round(ep.rate), unit: 'req/s' }, ratio: e.rate / ep.rate,
       },
-      { name: 'eventual balance reads p99', value: Number(e.p99.toFixed(2)), unit: 'ms', runs: eventual.map((run) => Number(run.p99.toFixed(2))), target: { kind: 'max', value: 10 } },
+      { name: `eventual balance reads p99 (${concurrency} in flight, saturated)`, value: Number(e.p99.toFixed(2)), unit: 'ms', runs: eventual.map((run) => Number(run.p99.toFixed(2))) },
+      {
+        name: `eventual balance reads at ${openRate}/s offered (open loop): served`, value: Math.round(eo.rate), unit: 'req/s', runs: eventualOpen.map((run) => Math.round(run.rate)),
+        target: { kind: 'min', value: 0.99 * 10_000 },
+      },
+      { name: `eventual balance reads at ${openRate}/s offered (open loop): p99`, value: Number(eo.p99.toFixed(2)), unit: 'ms', runs: eventualOpen.map((run) => Number(run.p99.toFixed(2))), target: { kind: 'max', value: 10 } },
       {
         name: `strong balance reads, writes at ${writeRate}/s (${strongConcurrency} in flight)`, value: Math.round(s.rate), unit: 'req/s', runs: strong.map((run) => Math.round(run.rate)),
         target: { kind: 'min', value: 5_000 }, peer: { name: 'plain SELECT via pg under the same writes', value: Math.round(sp.rate), unit: 'req/s' }, ratio: s.rate / sp.rate,
