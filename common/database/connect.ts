@@ -52,6 +52,20 @@ export function poolOf(db: Kysely<unknown>): pg.Pool {
   return pool;
 }
 
+const boundByClient = new WeakMap<pg.PoolClient, Kysely<unknown>>();
+
+/** A Kysely instance whose every query runs on `client` (made once per pooled connection). */
+function boundTo(client: pg.PoolClient): Kysely<unknown> {
+  let bound = boundByClient.get(client);
+  if (bound === undefined) {
+    bound = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: { connect: async () => ({ query: client.query.bind(client), release: () => undefined }), end: async () => undefined } as never }),
+    });
+    boundByClient.set(client, bound);
+  }
+  return bound;
+}
+
 /**
  * Runs `body` in one transaction on one pooled connection, giving it both a Kysely instance bound
  * to that connection and the raw client (for COPY). Commits when `body` resolves, rolls back when
@@ -69,10 +83,7 @@ export async function withClientTransaction<T>(
     // each still runs as its own statement (its own snapshot under READ COMMITTED).
     const opening: unknown = await client.query(openingStatements === undefined ? 'BEGIN' : `BEGIN; ${openingStatements}`);
     const opened = Array.isArray(opening) ? (opening as pg.QueryResult[]).slice(1) : [];
-    const bound = new Kysely<unknown>({
-      dialect: new PostgresDialect({ pool: { connect: async () => ({ query: client.query.bind(client), release: () => undefined }), end: async () => undefined } as never }),
-    });
-    const result = await body(bound, client, opened);
+    const result = await body(boundTo(client), client, opened);
     await client.query('COMMIT');
     return result;
   } catch (error) {

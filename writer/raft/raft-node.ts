@@ -273,9 +273,8 @@ export class RaftNode {
       if (message.type === 'pre_vote_request' || message.type === 'vote_request') {
         // Leader lease (check-quorum, thesis §4.2.3): while a leader is heard from, ignore
         // disruptive campaigns — except one started by leadership transfer.
-        const inLease = this.#leaderId !== null && this.#electionElapsed < this.#config.electionTicksMin;
         const forced = message.type === 'vote_request' && message.leadershipTransfer;
-        if (inLease && !forced) return;
+        if (this.#inLease() && !forced) return;
       }
       if (message.type === 'pre_vote_request') {
         // Pre-vote never moves the receiver's term.
@@ -533,16 +532,26 @@ export class RaftNode {
     }
     this.#votes.set(this.#id, true);
     if (this.#tallyVotes() === 'won') return;
+    this.#requestVotes(kind, requestTerm, leadershipTransfer);
+  }
+
+  /** Asks every voter that has not answered this campaign yet (at its start: every other voter). */
+  #requestVotes(kind: 'pre_vote' | 'election', requestTerm: number, leadershipTransfer: boolean): void {
     const lastLogIndex = this.#log.lastIndex;
     const lastLogTerm = this.#log.lastTerm;
     for (const voter of this.#membership().voters) {
-      if (voter === this.#id) continue;
+      if (this.#votes.has(voter)) continue;
       if (kind === 'pre_vote') {
         this.#send({ type: 'pre_vote_request', from: this.#id, to: voter, term: requestTerm, lastLogIndex, lastLogTerm });
       } else {
         this.#send({ type: 'vote_request', from: this.#id, to: voter, term: requestTerm, lastLogIndex, lastLogTerm, leadershipTransfer });
       }
     }
+  }
+
+  /** Leader lease (check-quorum, thesis §4.2.3): a leader was heard from within the minimum election timeout. */
+  #inLease(): boolean {
+    return this.#leaderId !== null && this.#electionElapsed < this.#config.electionTicksMin;
   }
 
   #tallyVotes(): 'won' | 'lost' | 'pending' {
@@ -591,25 +600,14 @@ export class RaftNode {
     if (this.#electionElapsed >= this.#randomizedElectionTicks && this.#promotable()) {
       this.#campaign('pre_vote', false);
     } else if (this.#role === 'pre_candidate' && this.#electionElapsed % this.#config.heartbeatTicks === 0) {
-      this.#resendPreVotes();
+      // A voter still in its leader lease ignores a pre-vote without answering (a lost message
+      // looks the same). Its lease may end a moment later — a node that restarted recently counts
+      // fewer ticks than wall time passed — so ask the voters that have not answered again every
+      // heartbeat interval instead of waiting out a whole election timeout. Pre-votes bind
+      // nothing, and a voter answers the same request the same way, so asking twice changes no outcome.
+      this.#requestVotes('pre_vote', this.#term + 1, false);
     }
   };
-
-  /**
-   * A voter still in its leader lease ignores a pre-vote without answering (a lost message looks
-   * the same). Its lease may end a moment later — a node that restarted recently counts fewer ticks
-   * than wall time passed — so a pre-candidate asks the voters that have not answered again every
-   * heartbeat interval instead of waiting out a whole election timeout. Pre-votes bind nothing,
-   * and a voter's answers to the same request are the same, so asking twice changes no outcome.
-   */
-  #resendPreVotes(): void {
-    const lastLogIndex = this.#log.lastIndex;
-    const lastLogTerm = this.#log.lastTerm;
-    for (const voter of this.#membership().voters) {
-      if (voter === this.#id || this.#votes.has(voter)) continue;
-      this.#send({ type: 'pre_vote_request', from: this.#id, to: voter, term: this.#term + 1, lastLogIndex, lastLogTerm });
-    }
-  }
 
   readonly #tickHeartbeat = (): void => {
     this.#electionElapsed++;
@@ -678,8 +676,7 @@ export class RaftNode {
       this.#send({ type: responseType, from: this.#id, to: message.from, term: this.#term, granted: false });
       // A peer behind this node's log has lost the leader, and so has this node (its lease ran
       // out): the peer cannot win, so campaign now rather than wait out a whole timeout of our own.
-      const leaseExpired = this.#leaderId === null || this.#electionElapsed >= this.#config.electionTicksMin;
-      if (isPreVote && !upToDate && this.#role === 'follower' && leaseExpired && this.#promotable()) this.#campaign('pre_vote', false);
+      if (isPreVote && !upToDate && this.#role === 'follower' && !this.#inLease() && this.#promotable()) this.#campaign('pre_vote', false);
     }
   }
 
