@@ -62,6 +62,7 @@ try {
     },
   });
   transport.onMessage((message) => node.receive(message));
+  transport.onPeerUnreachable((peer) => node.peerUnreachable(peer));
   await transport.start();
   node.start();
   const metrics = createWriterMetrics();

@@ -229,6 +229,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     }),
     votingBlocked: Type.Boolean(),
     snapshots: Type.Object({ taken: Type.Integer(), installed: Type.Integer() }),
+    tickStalls: Type.Integer(),
     voters: Type.Array(Type.String()), learners: Type.Array(Type.String()),
     peers: Type.Array(Type.Object({ id: Type.String(), clientUrl: Type.String() })),
     stateDigest: Type.Optional(Type.String()),

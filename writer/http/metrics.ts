@@ -43,6 +43,7 @@ export function createWriterMetrics(): WriterMetrics {
   const publisherRestarts = new Gauge({ name: 'ledger_writer_publisher_restarts_total', help: 'publishers restarted after ending fenced/failed while this node still led', registers: [registry] });
   const snapshotsTaken = new Gauge({ name: 'ledger_writer_snapshots_taken_total', help: 'snapshots this process took of its state (and compacted the log to)', registers: [registry] });
   const snapshotsInstalled = new Gauge({ name: 'ledger_writer_snapshots_installed_total', help: 'snapshots this process installed from a leader', registers: [registry] });
+  const tickStalls = new Gauge({ name: 'ledger_writer_tick_stalls_total', help: 'Raft ticks that came at least 100 ms late (event loop blocked)', registers: [registry] });
   const forwarded = new Counter({ name: 'ledger_writer_forwarded_total', help: 'requests forwarded to the leader', labelNames: ['route'] as const, registers: [registry] });
   return {
     registry, requestSeconds, batchItems, forwarded,
@@ -66,6 +67,7 @@ export function createWriterMetrics(): WriterMetrics {
       publisherRestarts.set(view.publisher.restarts);
       snapshotsTaken.set(view.snapshots.taken);
       snapshotsInstalled.set(view.snapshots.installed);
+      tickStalls.set(view.tickStalls);
       if (storage) {
         fsyncs.set(storage.fsyncs);
         fsyncSeconds.set(storage.fsyncSecondsTotal);

@@ -136,6 +136,9 @@ interface SnapshotCapture {
 /** Longest stretch of Ready processing before the loop yields to timers and sockets. */
 export const drainSliceMsMax = 20;
 
+/** A gap between Raft ticks this long (a third of the shortest election timeout in production) is logged as a stall. */
+export const tickStallMs = 100;
+
 export type WriteCommand =
   | { readonly type: 'CreateAccounts'; readonly data: { readonly accounts: readonly AccountInput[] } }
   | { readonly type: 'CreateTransfers'; readonly data: { readonly transfers: readonly TransferInput[] } };
@@ -176,6 +179,8 @@ export interface ClusterView {
   readonly votingBlocked: boolean;
   /** Snapshots this process took of its own state, and installed from a leader. */
   readonly snapshots: { readonly taken: number; readonly installed: number };
+  /** Times the Raft tick came at least tickStallMs late (a blocked event loop delays elections and heartbeats). */
+  readonly tickStalls: number;
   readonly voters: readonly string[];
   readonly learners: readonly string[];
   readonly stateDigest?: string;
@@ -263,7 +268,7 @@ export class WriterNode {
   #tickTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   readonly #leaderListeners = new Set<() => void>();
-  readonly stats = { readies: 0, persistedEntries: 0, appliedEntries: 0, appliedEvents: 0, proposals: 0, snapshots: 0, snapshotsInstalled: 0 };
+  readonly stats = { readies: 0, persistedEntries: 0, appliedEntries: 0, appliedEvents: 0, proposals: 0, snapshots: 0, snapshotsInstalled: 0, tickStalls: 0 };
 
   constructor(options: WriterNodeOptions) {
     this.#nodeId = options.nodeId;
@@ -311,7 +316,16 @@ export class WriterNode {
   }
 
   start(): void {
+    let lastTick = performance.now();
     this.#tickTimer = setInterval(() => {
+      const now = performance.now();
+      const gapMs = now - lastTick;
+      lastTick = now;
+      if (gapMs >= tickStallMs) {
+        // Raft counts ticks, not wall time: a stalled loop delays elections and heartbeats alike.
+        this.stats.tickStalls += 1;
+        this.#log.warn({ gapMs: Math.round(gapMs), role: this.#role, term: this.#term }, 'event loop stalled: Raft ticks were late');
+      }
       this.#raft.tick();
       this.#scheduleDrain();
     }, this.#limits.tickMs);
@@ -330,6 +344,13 @@ export class WriterNode {
     await this.#snapshotInFlight;
     this.#storage.close();
     await publisherStopped;
+  }
+
+  /** The transport could not reach `peer` after losing it (see RaftNode.peerUnreachable). */
+  peerUnreachable(peer: string): void {
+    if (this.#stopped) return;
+    this.#raft.peerUnreachable(peer);
+    this.#scheduleDrain();
   }
 
   /** A message from a peer (the transport calls this). */
@@ -431,6 +452,7 @@ export class WriterNode {
       publisher: this.#publisher?.view() ?? publisherOffView,
       votingBlocked: status.votingBlocked,
       snapshots: { taken: this.stats.snapshots, installed: this.stats.snapshotsInstalled },
+      tickStalls: this.stats.tickStalls,
       voters: status.membership.voters,
       learners: status.membership.learners,
       ...(options.digest ? { stateDigest: stateDigest(this.#committed) } : {}),
@@ -713,6 +735,7 @@ export class WriterNode {
 
   #onSoftState(role: RaftRole, leaderId: string | null, term: number): void {
     const wasLeader = this.#role === 'leader';
+    if (role !== this.#role || term !== this.#term || leaderId !== this.#leaderId) this.#log.info({ role, term, leaderId }, 'raft role changed');
     this.#role = role;
     this.#leaderId = leaderId;
     this.#term = term;

@@ -3,7 +3,8 @@
 //
 // CONTRACT WITH THE SHELL
 // - Inputs: tick(), step(message), propose(payloads), barrier(), proposeMembershipChange(change),
-//   transferLeadership(to), compact(snapshotIndex, snapshotData, floorIndex).
+//   transferLeadership(to), compact(snapshotIndex, snapshotData, floorIndex),
+//   peerUnreachable(peer) (a hint from the transport; see that method).
 // - Output: ready() returns a Ready (or undefined when there is nothing to do). The shell then:
 //     1. persists ready.snapshot (replacing the whole persisted log), ready.entries (replacing
 //        persisted entries from entries[0].index on) and ready.hardState DURABLY (fsync);
@@ -357,6 +358,24 @@ export class RaftNode {
     ]);
     this.#broadcastAppend();
     return { ok: true, index, term: this.#term };
+  }
+
+  /**
+   * A hint from the transport: our connection to `peer` was lost and a new one could not be made
+   * (its process is gone, or the network cuts it off). A follower of that peer stops counting it
+   * as heard from — its leader lease ends, so it grants the other followers' pre-votes — and
+   * campaigns within two heartbeat intervals instead of a whole election timeout. The delay is
+   * random so that the followers who got the same hint rarely stand together.
+   *
+   * Only liveness depends on it: a campaign still starts with a pre-vote that needs a quorum, and
+   * a node still in touch with a live leader keeps refusing (its own lease holds). A wrong hint
+   * costs at most a pre-vote round; a heartbeat from the leader undoes it.
+   */
+  peerUnreachable(peer: string): void {
+    if (this.#role !== 'follower' || this.#leaderId !== peer || !this.#promotable()) return;
+    this.#leaderId = null;
+    const soon = this.#randomizedElectionTicks - 1 - Math.floor(this.#config.random() * 2 * this.#config.heartbeatTicks);
+    this.#electionElapsed = Math.max(this.#electionElapsed, soon);
   }
 
   /** Leadership transfer (thesis §3.10): catch the target up, then send it TimeoutNow. */

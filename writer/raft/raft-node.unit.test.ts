@@ -163,6 +163,54 @@ describe('leader election (§5.2, Figure 2)', () => {
   });
 });
 
+describe('peer-unreachable hints from the transport', () => {
+  it('followers told their leader is unreachable elect a new one within two heartbeat intervals, not an election timeout', () => {
+    const cluster = new MemoryCluster(ids, { random: () => 0.99 }); // every timeout = electionTicksMax
+    const old = cluster.electLeader();
+    cluster.deliverAll();
+    const termBefore = old.status().term;
+    cluster.nodes.delete(old.id);
+    const survivors = ids.filter((id) => id !== old.id);
+    for (const id of survivors) cluster.node(id).peerUnreachable(old.id);
+    for (const id of survivors) expect(cluster.node(id).status().leaderId).toBeNull();
+    let ticks = 0;
+    while (cluster.leader() === undefined && ticks < defaultTestConfig.electionTicksMax) {
+      cluster.tickAll();
+      ticks++;
+    }
+    expect(cluster.leader()).toBeDefined();
+    expect(ticks).toBeLessThanOrEqual(2 * defaultTestConfig.heartbeatTicks);
+    expect(cluster.leader()?.status().term).toBe(termBefore + 1);
+  });
+
+  it('a wrong hint about a live leader changes no term: the other follower, still in its lease, refuses', () => {
+    const cluster = new MemoryCluster(ids, { random: () => 0.99 });
+    const leader = cluster.electLeader();
+    cluster.deliverAll();
+    const term = leader.status().term;
+    const [told] = ids.filter((id) => id !== leader.id) as [string];
+    // `told` cannot reach the leader (its link is cut one way), the leader and the third node are fine.
+    cluster.linkUp = (from, to) => !(from === told && to === leader.id);
+    cluster.node(told).peerUnreachable(leader.id);
+    for (let tick = 0; tick < 3 * defaultTestConfig.electionTicksMax; tick++) cluster.tickAll();
+    expect(cluster.leader()?.id).toBe(leader.id);
+    for (const id of ids) expect(cluster.node(id).status().term).toBe(term);
+  });
+
+  it('a hint about a peer that is not the leader, or given to a leader, is ignored', () => {
+    const cluster = new MemoryCluster(ids, { random: () => 0.99 });
+    const leader = cluster.electLeader();
+    cluster.deliverAll();
+    const [first, second] = ids.filter((id) => id !== leader.id) as [string, string];
+    cluster.node(first).peerUnreachable(second);
+    leader.peerUnreachable(first);
+    expect(cluster.node(first).status().leaderId).toBe(leader.id);
+    expect(leader.status().role).toBe('leader');
+    cluster.tick(first, defaultTestConfig.electionTicksMin - 1);
+    expect(cluster.node(first).status().role).toBe('follower');
+  });
+});
+
 describe('log replication (§5.3)', () => {
   it('replicates proposals and commits them on a quorum; followers learn commit from the leader', () => {
     const cluster = new MemoryCluster(ids);

@@ -29,6 +29,8 @@ export interface OutboundLinkOptions {
   readonly counters: PeerCounters;
   /** Jitter source for the backoff, in [0, 1). */
   readonly random: () => number;
+  /** Called after each attempt that did not reach `connected`. */
+  readonly onUnreachable?: () => void;
 }
 
 type LinkState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
@@ -70,6 +72,15 @@ export class OutboundLink {
 
   start(): void {
     assert.equal(this.#state, 'idle', 'an outbound link starts once');
+    this.#dial();
+  }
+
+  /** Ends a backoff wait and dials now, counting from no failures (the peer was seen to be up). */
+  redialNow(): void {
+    if (this.#state !== 'waiting') return;
+    clearTimeout(this.#reconnectTimer);
+    this.#failures = 0;
+    this.#log.info('peer dialed us: redialing it now instead of after the backoff');
     this.#dial();
   }
 
@@ -190,7 +201,9 @@ export class OutboundLink {
     if (this.#state === 'closed') return;
     const wasConnected = this.#state === 'connected';
     this.#dropQueue(true);
-    const delayMs = reconnectDelayMs(
+    // The first redial after losing an established connection goes at once: if it fails, the
+    // peer's process is most likely gone, and Raft is told (onUnreachable) without waiting a backoff.
+    const delayMs = wasConnected ? 0 : reconnectDelayMs(
       { delayMsMin: this.#options.limits.reconnectDelayMsMin, delayMsMax: this.#options.limits.reconnectDelayMsMax },
       this.#failures,
       this.#options.random,
@@ -202,6 +215,7 @@ export class OutboundLink {
     else this.#log.debug(details, 'cannot reach peer');
     if (!wasConnected) this.#failures++;
     this.#lastProblem = undefined;
+    if (!wasConnected) this.#options.onUnreachable?.();
     this.#state = 'waiting';
     this.#reconnectTimer = setTimeout(() => {
       if (this.#state === 'waiting') this.#dial();

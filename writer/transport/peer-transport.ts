@@ -50,6 +50,7 @@ export class PeerTransport {
   readonly #counters = new Map<string, PeerCounters>();
   readonly #inbound = new Set<InboundConnection>();
   #handler: MessageHandler | undefined;
+  #unreachableHandler: ((peerId: string) => void) | undefined;
   #refusedConnections = 0;
   #unroutableMessages = 0;
 
@@ -127,6 +128,15 @@ export class PeerTransport {
   /** Sets the one handler for received messages (called synchronously, in arrival order per connection). */
   onMessage(handler: MessageHandler): void {
     this.#handler = handler;
+  }
+
+  /**
+   * Called with a peer's id each time a connection attempt to it fails (no connection, or closed
+   * before the handshake completed): after a lost connection that is the first sign its process
+   * is gone, well before an election timeout would tell.
+   */
+  onPeerUnreachable(handler: (peerId: string) => void): void {
+    this.#unreachableHandler = handler;
   }
 
   /** Applies a membership change: dials new peers, closes removed ones, redials moved ones. */
@@ -208,6 +218,7 @@ export class PeerTransport {
       log: this.#log,
       counters: this.#countersFor(peerId),
       random: this.#random,
+      onUnreachable: () => this.#unreachableHandler?.(peerId),
     });
     this.#links.set(peerId, link);
     link.start();
@@ -241,6 +252,10 @@ export class PeerTransport {
             this.#inbound.delete(other);
           }
         }
+        // The peer is up (it just dialed us): if our own link to it is backing off after failed
+        // attempts — it was down until now — dial it at once rather than when the backoff ends.
+        // Until then Raft could hear from it but not answer it (up to reconnectDelayMsMax).
+        this.#links.get(peerId)?.redialNow();
         return this.#countersFor(peerId);
       },
       onRefused: () => {

@@ -105,6 +105,34 @@ describe('PeerTransport', () => {
     expect(stats?.connectAttempts).toBeGreaterThan(2);
   });
 
+  it('reports a lost peer as unreachable at once when the redial fails, not after a backoff', async () => {
+    const slowBackoff = { reconnectDelayMsMin: 2_000, reconnectDelayMsMax: 4_000 };
+    const a = await node('a', { limits: slowBackoff });
+    const b = await node('b', { peers: { a: a.address } });
+    a.transport.updatePeers({ a: a.address, b: b.address });
+    await waitFor('a connected to b', () => a.transport.stats().peers.b?.connected === true);
+    const unreachable: string[] = [];
+    a.transport.onPeerUnreachable((peer) => unreachable.push(peer));
+    const stopped = performance.now();
+    await b.transport.stop();
+    await waitFor('a told b is unreachable', () => unreachable.length > 0, 1_000);
+    expect(unreachable[0]).toBe('b');
+    expect(performance.now() - stopped).toBeLessThan(slowBackoff.reconnectDelayMsMin);
+  });
+
+  it('redials at once a peer that dials us while our link to it is backing off', async () => {
+    const port = await closedPort();
+    const a = await node('a', { peers: { b: `127.0.0.1:${port}` }, limits: { reconnectDelayMsMin: 3_000, reconnectDelayMsMax: 6_000 } });
+    await waitFor('a failed to reach b once', () => (a.transport.stats().peers.b?.connectAttempts ?? 0) >= 1 && a.transport.stats().peers.b?.connected === false);
+    await sleep(50);
+    const attemptsBefore = a.transport.stats().peers.b?.connectAttempts;
+    const started = performance.now();
+    await node('b', { port, peers: { a: a.address } });
+    await waitFor('a connected to the b that came up', () => a.transport.stats().peers.b?.connected === true, 2_500);
+    expect(performance.now() - started).toBeLessThan(2_500); // the first backoff alone is ≥ 3 s
+    expect(a.transport.stats().peers.b?.connectAttempts).toBe((attemptsBefore ?? 0) + 1);
+  });
+
   it('drops and counts what is sent to a peer that is down, queueing nothing', async () => {
     const a = await node('a', { peers: { b: `127.0.0.1:${await closedPort()}` } });
     a.transport.send(Array.from({ length: 100 }, (_, index) => heartbeat('a', 'b', index)));

@@ -73,6 +73,7 @@ type SimulationEvent =
   | { type: 'client'; client: number }
   | { type: 'heal' }
   | { type: 'restart'; node: number }
+  | { type: 'unreachable'; node: number; peer: string }
   | { type: 'liveness_probe' };
 
 interface SimulatedNode {
@@ -274,6 +275,15 @@ export class Simulation {
         if (node.raft === undefined) this.#restart(node);
         return;
       }
+      case 'unreachable': {
+        trace.addNumber(800 + event.node);
+        trace.addString(event.peer);
+        const node = this.#nodes[event.node]!;
+        if (node.raft === undefined) return;
+        node.raft.peerUnreachable(event.peer);
+        this.#afterInput(node);
+        return;
+      }
       case 'heal':
         trace.addNumber(500);
         this.#heal();
@@ -394,7 +404,7 @@ export class Simulation {
 
   #nemesis(): void {
     const prng = this.#prng;
-    const action = prng.below(11);
+    const action = prng.below(12);
     switch (action) {
       case 0: { // symmetric partition into two sides
         this.#blockedLinks.clear();
@@ -402,6 +412,7 @@ export class Simulation {
         for (const a of this.#nodes) {
           for (const b of this.#nodes) if (side[a.index] !== side[b.index]) this.#blockedLinks.add(`${a.id}>${b.id}`);
         }
+        this.#hintBlockedLinks();
         return;
       }
       case 1: { // asymmetric: some directed links fail
@@ -409,6 +420,7 @@ export class Simulation {
         for (const a of this.#nodes) {
           for (const b of this.#nodes) if (a !== b && prng.chance(0.25)) this.#blockedLinks.add(`${a.id}>${b.id}`);
         }
+        this.#hintBlockedLinks();
         return;
       }
       case 2: { // isolate the leader (both directions, or only its outgoing or incoming links)
@@ -420,6 +432,7 @@ export class Simulation {
           if (mode !== 1) this.#blockedLinks.add(`${leader.id}>${other.id}`);
           if (mode !== 2) this.#blockedLinks.add(`${other.id}>${leader.id}`);
         }
+        this.#hintBlockedLinks();
         return;
       }
       case 3:
@@ -455,6 +468,12 @@ export class Simulation {
         this.#schedule(prng.between(1, 40), { type: 'restart', node: node.index });
         return;
       }
+      case 9: { // a wrong hint: a node is told a peer is unreachable although nothing cut it off
+        const node = prng.pick(this.#nodes);
+        const peer = prng.pick(this.#nodes.filter((other) => other !== node));
+        this.#schedule(prng.between(0, 5), { type: 'unreachable', node: node.index, peer: peer.id });
+        return;
+      }
       default:
         this.#dropProbability = prng.pick([0, 0, 0.05, 0.2, 0.4]);
         this.#duplicateProbability = prng.pick([0, 0.05, 0.2]);
@@ -468,6 +487,16 @@ export class Simulation {
       if (other === node) continue;
       this.#blockedLinks.add(`${node.id}>${other.id}`);
       this.#blockedLinks.add(`${other.id}>${node.id}`);
+    }
+    this.#hintBlockedLinks();
+  }
+
+  /** A sender whose link is cut finds its redials failing: it gets the transport's hint about the receiver. */
+  #hintBlockedLinks(): void {
+    for (const link of this.#blockedLinks) {
+      const [from, to] = link.split('>') as [string, string];
+      const node = this.#nodeById(from);
+      if (node.raft !== undefined) this.#schedule(this.#prng.between(1, 5), { type: 'unreachable', node: node.index, peer: to });
     }
   }
 
@@ -510,6 +539,10 @@ export class Simulation {
     node.raft = undefined;
     node.inflight = undefined;
     node.incarnation++;
+    // The peers' transports see the connection drop and a redial refused (RaftNode.peerUnreachable).
+    for (const other of this.#nodes) {
+      if (other !== node && other.raft !== undefined) this.#schedule(this.#prng.between(1, 5), { type: 'unreachable', node: other.index, peer: node.id });
+    }
     for (const client of this.#clients) {
       const pending = client.pending;
       if (pending === undefined || pending.node !== node.index) continue;
