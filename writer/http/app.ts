@@ -6,7 +6,10 @@
  * the leader and relays the answer (once: a forwarded request that reaches a non-leader is not
  * forwarded again). While no leader is known — or the known one refuses connections, as a dead
  * leader does until the election that follows — a request waits up to `leaderWaitMsMax`, then
- * gets 503 with Retry-After. Outcome-unknown failures (leadership changed, commit timeout) are 503 too:
+ * gets 503 with Retry-After. A forwarded request still waiting for its answer when this node's
+ * leader changes (the leader was paused or cut off, and the others moved on) is answered 503
+ * leadership_changed at once rather than after forwardTimeoutMs.
+ * Outcome-unknown failures (leadership changed, commit timeout) are 503 too:
  * the client retries with the same ids, and idempotency makes that safe.
  */
 import Type from 'typebox';
@@ -24,7 +27,10 @@ export interface WriterService {
   submit(command: WriteCommand): Promise<NodeResult<WriteOutcome>>;
   barrier(): Promise<NodeResult<NodePosition>>;
   cluster(options?: { digest?: boolean }): ClusterView;
-  waitForLeaderChange(timeoutMs: number): Promise<void>;
+  /** Resolves when the leader changes, after `timeoutMs`, or once `signal` aborts. */
+  waitForLeaderChange(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** The leader this node knows of (null during an election). */
+  readonly leaderId: string | null;
   changeMembership(change: MembershipChange): Promise<NodeResult<WriteOutcome>>;
   transferLeadership(to: string): NodeResult<{ readonly to: string }>;
   readonly committedState: LedgerState;
@@ -145,7 +151,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
       if (error.code === 'not_leader' && error.leaderId !== null && error.leaderId !== nodeId && !alreadyForwarded) {
         const target = clientUrls[error.leaderId];
         if (target !== undefined) {
-          const forwarded = await forward(route, target, rawBody);
+          const forwarded = await forward(route, target, error.leaderId, rawBody);
           if (forwarded !== 'not_delivered') return forwarded;
           // The leader we know of refused the connection (it died; an election follows): the
           // request never left, so hold it until another leader is known, then forward it there.
@@ -168,21 +174,43 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     return { status: 503, body: { error: 'leader_unreachable', message: 'the leader did not answer; outcome unknown — retry with the same ids' }, retryAfter: true };
   }
 
-  /** Relays the leader's answer; `not_delivered` when the connection was refused (nothing was sent). */
-  async function forward(route: string, target: string, rawBody: unknown): Promise<{ status: number; body: unknown; retryAfter?: boolean } | 'not_delivered'> {
+  /**
+   * Relays the leader's answer; `not_delivered` when the connection was refused (nothing was sent).
+   * Gives up (outcome unknown) when this node stops following `leaderId` before the answer comes.
+   */
+  async function forward(route: string, target: string, leaderId: string, rawBody: unknown): Promise<{ status: number; body: unknown; retryAfter?: boolean } | 'not_delivered'> {
     metrics.forwarded.inc({ route });
+    const leaderMoved = new AbortController();
+    void watchLeader(leaderId, leaderMoved);
     try {
       const response = await fetch(new URL(route, target), {
         method: 'POST',
         headers: { 'content-type': 'application/json', [forwardedHeader]: nodeId },
         body: JSON.stringify(rawBody ?? {}),
-        signal: AbortSignal.timeout(limits.forwardTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(limits.forwardTimeoutMs), leaderMoved.signal]),
       });
       return { status: response.status, body: await response.json(), retryAfter: response.status === 503 };
     } catch (error) {
       if (connectionRefused(error)) return 'not_delivered';
+      if (leaderMoved.signal.aborted) {
+        dependencies.log.info({ target, route, was: leaderId, now: service.leaderId }, 'leader changed while a forwarded request waited: answering outcome unknown');
+        return { status: 503, body: describe({ code: 'leadership_changed', leaderId: service.leaderId }), retryAfter: true };
+      }
       dependencies.log.warn({ err: error, target, route }, 'forwarding to the leader failed');
       return unreachable();
+    } finally {
+      leaderMoved.abort();
+    }
+  }
+
+  /** Aborts `controller` once this node's leader is no longer `leaderId`; ends when it is aborted. */
+  async function watchLeader(leaderId: string, controller: AbortController): Promise<void> {
+    while (!controller.signal.aborted) {
+      if (service.leaderId !== leaderId) {
+        controller.abort();
+        return;
+      }
+      await service.waitForLeaderChange(limits.forwardTimeoutMs, controller.signal);
     }
   }
 

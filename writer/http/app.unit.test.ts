@@ -3,12 +3,13 @@
  * writes (followers forward to the leader), bad input gets a 4xx naming the field and changes
  * nothing, and a fuzz test finds no 5xx and no state change for rejected requests.
  */
+import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.ts';
 import { startInMemoryCluster, type InMemoryCluster } from '../node/test/in-memory-cluster.ts';
 import type { WriterNode } from '../node/writer-node.ts';
-import { buildWriterApp } from './app.ts';
+import { buildWriterApp, writerHttpLimitsDefault } from './app.ts';
 import { createWriterMetrics } from './metrics.ts';
 
 let cluster: InMemoryCluster;
@@ -137,5 +138,33 @@ describe('writer HTTP API', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.results).toEqual([{ id: 'held-1', status: 'created' }]);
     expect(cluster.leader()?.cluster().nodeId).not.toBe(oldId);
+  });
+
+  it('a forwarded write whose leader stops answering is answered 503 leadership_changed once the follower moves on, not after the forward timeout', async () => {
+    const paused = await cluster.waitForLeader();
+    const pausedId = paused.cluster().nodeId;
+    const follower = [...cluster.nodes.values()].find((node) => node !== paused && !cluster.isolated.has(node.cluster().nodeId))!;
+    expect(follower.cluster().leaderId).toBe(pausedId);
+    // The leader "pauses": its port accepts connections and never answers.
+    const port = Number(new URL(urls[pausedId]!).port);
+    await appsById.get(pausedId)!.close();
+    const held: net.Socket[] = [];
+    const silent = net.createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen({ host: '127.0.0.1', port }, resolve));
+    try {
+      const started = performance.now();
+      const answering = post(urlOf(follower), '/v1/transfers', { transfers: [{ id: 'paused-1', debitAccountId: 'bank', creditAccountId: 'alice', amount: '3', ledger: 1, code: 1 }] });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      cluster.isolated.add(pausedId); // the follower stops hearing it and, after an election timeout, drops it
+      const answer = await answering;
+      expect(answer.status).toBe(503);
+      expect(answer.body.error).toBe('leadership_changed');
+      expect(answer.retryAfter).not.toBeNull();
+      expect(performance.now() - started).toBeLessThan(writerHttpLimitsDefault.forwardTimeoutMs / 3);
+      expect(follower.cluster().leaderId).not.toBe(pausedId);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

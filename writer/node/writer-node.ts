@@ -368,16 +368,19 @@ export class WriterNode {
     return this.#role === 'leader';
   }
 
-  /** Resolves when the leader changes (or after `timeoutMs`); for requests waiting out an election. */
-  waitForLeaderChange(timeoutMs: number): Promise<void> {
+  /** Resolves when the leader changes, after `timeoutMs`, or once `signal` aborts; for requests waiting out an election. */
+  waitForLeaderChange(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.#leaderListeners.delete(done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
       this.#leaderListeners.add(done);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 
