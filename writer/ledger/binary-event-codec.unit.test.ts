@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BinaryDecodeError, ByteSink, ByteSource, readEvents, writeEvents } from './binary-event-codec.ts';
+import { ByteSink } from '../../common/binary/byte-sink.ts';
+import { BinaryDecodeError, ByteSource, readEvents, writeEvents } from './binary-event-codec.ts';
 import { decodeEvent, encodeEvent } from './event-codec.ts';
 import type { LedgerEvent, PendingResolutionData } from './events.ts';
 import { accountCreated, pendingExpired, pendingPosted, pendingVoided, testNow, transferCreated } from './given-when-then.ts';

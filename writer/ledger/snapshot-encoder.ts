@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Account } from './account.ts';
-import { BinaryDecodeError, ByteSink, ByteSource } from './binary-event-codec.ts';
+import { ByteSink } from '../../common/binary/byte-sink.ts';
+import { BinaryDecodeError, ByteSource } from './binary-event-codec.ts';
 import { CommittedLedgerState, type SnapshotView } from './ledger-state.ts';
 import { codeMax, counterMax, ledgerMax, timeoutSecondsMax, userDataLengthMax } from './limits.ts';
 import type { PendingStatus, Transfer, TransferKind } from './transfer.ts';

@@ -8,7 +8,8 @@
  *   §5); it carries no ledger events and never changes seq.
  */
 import { decodeEvent, type EncodedLedgerEvent, type LedgerEvent } from '../ledger/index.ts';
-import { BinaryDecodeError, ByteSink, ByteSource, readEvents, stringBytesMax, writeEvents } from '../ledger/binary-event-codec.ts';
+import { ByteSink } from '../../common/binary/byte-sink.ts';
+import { BinaryDecodeError, ByteSource, readEvents, stringBytesMax, writeEvents } from '../ledger/binary-event-codec.ts';
 
 export interface CommandRecord {
   readonly commandId: string;

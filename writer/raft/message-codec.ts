@@ -2,6 +2,7 @@
 // order; integers as unsigned LEB128 varints, strings and byte arrays length-prefixed, entry
 // payloads and snapshot chunks embedded as-is. The transport frames the result.
 
+import { ByteSink } from '../../common/binary/byte-sink.ts';
 import type { Entry, EntryKind } from './entry.ts';
 import type { Membership } from './membership.ts';
 import type { Message, MessageType, SnapshotMetadata } from './message.ts';
@@ -28,53 +29,7 @@ const entryKinds: readonly EntryKind[] = ['normal', 'noop', 'membership'];
 const membersPerMembershipMax = 1024;
 const stringBytesMax = 1024;
 
-const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
-
-class ByteWriter {
-  #buffer = new Uint8Array(256);
-  #length = 0;
-
-  #reserve(bytes: number): void {
-    if (this.#length + bytes <= this.#buffer.length) return;
-    let capacity = this.#buffer.length * 2;
-    while (capacity < this.#length + bytes) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.#buffer.subarray(0, this.#length));
-    this.#buffer = grown;
-  }
-
-  byte(value: number): void {
-    this.#reserve(1);
-    this.#buffer[this.#length++] = value;
-  }
-
-  varint(value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`cannot encode ${value} as a varint`);
-    this.#reserve(8);
-    let rest = value;
-    while (rest >= 0x80) {
-      this.#buffer[this.#length++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    this.#buffer[this.#length++] = rest;
-  }
-
-  bytes(value: Uint8Array): void {
-    this.varint(value.length);
-    this.#reserve(value.length);
-    this.#buffer.set(value, this.#length);
-    this.#length += value.length;
-  }
-
-  string(value: string): void {
-    this.bytes(textEncoder.encode(value));
-  }
-
-  finish(): Uint8Array {
-    return this.#buffer.slice(0, this.#length);
-  }
-}
 
 class ByteReader {
   readonly #buffer: Uint8Array;
@@ -137,11 +92,11 @@ class ByteReader {
 
 class DecodeFailure extends Error {}
 
-function writeMembership(writer: ByteWriter, membership: Membership): void {
+function writeMembership(writer: ByteSink, membership: Membership): void {
   writer.varint(membership.voters.length);
-  for (const voter of membership.voters) writer.string(voter);
+  for (const voter of membership.voters) writer.utf8(voter);
   writer.varint(membership.learners.length);
-  for (const learner of membership.learners) writer.string(learner);
+  for (const learner of membership.learners) writer.utf8(learner);
 }
 
 function readMembers(reader: ByteReader): string[] {
@@ -152,7 +107,7 @@ function readMembers(reader: ByteReader): string[] {
   return members;
 }
 
-function writeSnapshotMetadata(writer: ByteWriter, metadata: SnapshotMetadata): void {
+function writeSnapshotMetadata(writer: ByteSink, metadata: SnapshotMetadata): void {
   writer.varint(metadata.index);
   writer.varint(metadata.term);
   writeMembership(writer, metadata.membership);
@@ -167,10 +122,10 @@ function readSnapshotMetadata(reader: ByteReader): SnapshotMetadata {
 }
 
 export function encodeMessage(message: Message): Uint8Array {
-  const writer = new ByteWriter();
+  const writer = new ByteSink(256);
   writer.byte(typeTags.indexOf(message.type));
-  writer.string(message.from);
-  writer.string(message.to);
+  writer.utf8(message.from);
+  writer.utf8(message.to);
   writer.varint(message.term);
   switch (message.type) {
     case 'pre_vote_request':
