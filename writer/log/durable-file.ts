@@ -34,10 +34,7 @@ export function writeFileAtomically(
   try {
     let position = 0;
     for (const chunk of chunks) {
-      let written = 0;
-      while (written < chunk.length) {
-        written += fs.writeSync(fd, chunk, written, chunk.length - written, position + written);
-      }
+      writeFully(fd, chunk, position);
       position += chunk.length;
     }
     fsync(fd, target, false);
