@@ -16,7 +16,7 @@
  *
  * Kafka: KAFKA_BROKERS, or a private local KRaft broker from the jars.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type EnvelopeInput } from '../common/events/envelope.ts';
@@ -39,6 +39,9 @@ const offeredEventsPerSecond = Number(process.env.BENCH_PUBLISHER_RATE ?? 50_000
 const batchItems = Number(process.env.BENCH_BATCH_ITEMS ?? 2_500);
 const inFlightMax = Number(process.env.BENCH_IN_FLIGHT_MAX ?? 8);
 const phases = new Set((process.env.BENCH_PHASES ?? 'writer,alone').split(','));
+/** The writer processes' log level; below `error`, their logs are saved to BENCH_WRITER_LOG_DIR (default .data/bench-publisher-logs). */
+const writerLogLevel = process.env.BENCH_WRITER_LOG_LEVEL ?? 'error';
+const writerLogDir = process.env.BENCH_WRITER_LOG_DIR ?? path.join('.data', 'bench-publisher-logs');
 const sampleEveryMs = 100;
 const progressEveryMs = 5_000;
 const tickMs = 10;
@@ -173,7 +176,7 @@ async function leaderSample(cluster: WriterCluster, current: { leader: WriterPro
 
 async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
   const topic = uniqueTopic('bench-publisher-writer');
-  const cluster = await WriterCluster.create(3, { ...publisherEnvironment(brokers, topic), LOG_LEVEL: 'error' });
+  const cluster = await WriterCluster.create(3, { ...publisherEnvironment(brokers, topic), LOG_LEVEL: writerLogLevel });
   const results: RunResult[] = [];
   try {
     await cluster.startAll();
@@ -188,6 +191,7 @@ async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
     const current = { leader, elections: 0 };
     for (let run = 1; run <= runs; run += 1) {
       const electionsBefore = current.elections;
+      const stallsBefore = await tickStalls(cluster);
       progress(`writer run ${run}/${runs}: offering ${format(offeredEventsPerSecond)} transfers/s in batches of ${format(batchItems)} for ${durationMs / 1000} s`);
       const load = runLoad({
         concurrency: inFlightMax, durationMs, ratePerSecond: offeredEventsPerSecond / batchItems,
@@ -210,12 +214,29 @@ async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
       }
       const result = analyse(samples, performance.now() - drainStarted);
       results.push(result);
-      progress(`${describeRun(`writer run ${run}`, result)}; request errors ${loadResult.errors}; leader changes ${current.elections - electionsBefore}`);
+      const stallsAfter = await tickStalls(cluster);
+      const stalls = cluster.nodes.map((node) => `${node.id}: ${(stallsAfter.get(node.id) ?? 0) - (stallsBefore.get(node.id) ?? 0)}`).join(', ');
+      progress(`${describeRun(`writer run ${run}`, result)}; request errors ${loadResult.errors}; leader changes ${current.elections - electionsBefore}; event-loop stalls ≥ 100 ms per node (${stalls})`);
     }
   } finally {
+    if (writerLogLevel !== 'error') {
+      mkdirSync(writerLogDir, { recursive: true });
+      for (const node of cluster.nodes) writeFileSync(path.join(writerLogDir, `writer-${node.id}.log`), node.process?.output() ?? '');
+      progress(`writer logs saved in ${writerLogDir}`);
+    }
     await cluster.destroy();
   }
   return results;
+}
+
+/** Each node's count of late Raft ticks (event loop blocked ≥ 100 ms), as its /v1/cluster reports it. */
+async function tickStalls(cluster: WriterCluster): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const node of cluster.nodes) {
+    const view = await cluster.view(node);
+    if (view !== undefined) counts.set(node.id, view.tickStalls);
+  }
+  return counts;
 }
 
 /** A committed source fed at a fixed rate; events are made on demand (no 3 M objects held). */

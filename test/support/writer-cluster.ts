@@ -28,6 +28,8 @@ export interface ClusterView {
   /** The replicated published watermark. */
   publishedSeq: number;
   snapshots: { taken: number; installed: number };
+  /** Raft ticks that came ≥ 100 ms late (event loop blocked). */
+  tickStalls: number;
   publisher: { state: string; publishedSeq: number | null; lagEvents: number | null; lagMs: number | null; transactions: number; retries: number; restarts: number; lastError: string | null };
   commitIndex: number;
   appliedIndex: number;
