@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sql } from 'kysely';
 import pg from 'pg';
-import type { Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import type { EnvelopeMessage } from '../common/events/envelope.ts';
 import { createKafka } from '../common/kafka/client.ts';
 import { createLogger } from '../common/logger.ts';
@@ -120,3 +120,55 @@ describe('projection consumer', () => {
   });
 });
 
+
+describe('projection consumer that loses its Kafka position', () => {
+  const topic = uniqueTopic('projector.reread');
+  const databases: TestDatabase<unknown>[] = [];
+  const consumers: ProjectionConsumer[] = [];
+
+  afterAll(async () => {
+    for (const consumer of consumers) await consumer.stop().catch(() => undefined);
+    for (const database of databases) await database.drop();
+  });
+
+  it('reads the partition again from its checkpoint instead of stopping when the consumer jumps past unapplied messages', async () => {
+    const kafka = createKafka({ clientId: 'projector-reread-test', brokers: inject('kafkaBrokers'), log });
+    await createTopic(kafka, topic, 1);
+    const history = historyMessages(generateHistory({ seed: 4, shard: 0, accounts: 10, transfers: 200 }));
+    const seqOf = (message: EnvelopeMessage) => JSON.parse(message.value).seq as number;
+    await publish(kafka, topic, history.slice(0, 100), uniqueName('reread-a'));
+    // The kafkajs consumer the projection makes, so the test can move its position behind its back.
+    const made: Consumer[] = [];
+    const watched = Object.create(kafka) as Kafka;
+    watched.consumer = (config) => {
+      const consumer = kafka.consumer(config);
+      made.push(consumer);
+      return consumer;
+    };
+    const database = await createTestDatabase<unknown>(inject('databaseUrl'), 'projector_reread');
+    databases.push(database);
+    const consumer = new ProjectionConsumer({ kafka: watched, topic, groupId: uniqueName('projector'), db: database.db, log, metrics: new ProjectorMetrics(), target: { kind: 'live' }, eventsPerBatch: 40 });
+    consumers.push(consumer);
+    await consumer.start();
+    const checkpoint = () => consumer.partitions().find((p) => p.shard === 0)?.checkpointSeq;
+    await waitUntil(() => checkpoint() === seqOf(history[99]!), waitMs, 'the first 100 events');
+
+    // Offsets 0..99 hold seq 1..100 and 100 their commit marker; the next transaction takes 101..150.
+    made[0]!.pause([{ topic, partitions: [0] }]);
+    await publish(kafka, topic, history.slice(100, 150), uniqueName('reread-b'));
+    made[0]!.seek({ topic, partition: 0, offset: '131' }); // lose 30 committed, unapplied events
+    made[0]!.resume([{ topic, partitions: [0] }]);
+    await waitUntil(() => checkpoint() === seqOf(history[149]!) || consumer.stoppedPartitions().length > 0, waitMs, 'the next 50 events or a stop');
+    expect(consumer.stoppedPartitions()).toEqual([]);
+    expect(checkpoint()).toBe(seqOf(history[149]!));
+
+    // The same tables as a projection that never lost its place.
+    const clean = await createTestDatabase<unknown>(inject('databaseUrl'), 'projector_reread_clean');
+    databases.push(clean);
+    const reference = new ProjectionConsumer({ kafka, topic, groupId: uniqueName('projector'), db: clean.db, log, metrics: new ProjectorMetrics(), target: { kind: 'live' } });
+    consumers.push(reference);
+    await reference.start();
+    await waitUntil(() => reference.partitions().find((p) => p.shard === 0)?.checkpointSeq === seqOf(history[149]!), waitMs, 'the reference projection');
+    expect(await dumpVersion(database.db, 'ledger_v1')).toEqual(await dumpVersion(clean.db, 'ledger_v1'));
+  });
+});

@@ -15,7 +15,11 @@
  * Kafka's position and the queue.
  *
  * A gap, a bad or an inconsistent event stops ITS partition (paused, queue dropped, logged with
- * shard, seq and reason, shown by health and metrics); others keep going. A stopped partition
+ * shard, seq and reason, shown by health and metrics); others keep going. A gap is confirmed first:
+ * the partition is read again from its checkpoint, and it stops only if the gap shows again at the
+ * same checkpoint. (A chaos run caught kafkajs, after a projector restart and a broker restart close
+ * together, delivering a partition from past its sought position; re-reading heals that, while a
+ * gap in the topic itself shows again.) A stopped partition
  * stays stopped until the process restarts (after the cause is fixed). An unexpected failure
  * (Postgres unreachable, a broken invariant) is fatal: `onFatal` is called and the process
  * should exit and be restarted — its position is in Postgres, so nothing is lost.
@@ -79,6 +83,11 @@ interface PartitionQueue {
   ahead: { readonly messages: PartitionMessage[]; readonly prepared: PreparedBatch | undefined } | undefined;
   /** Rows this process committed for the partition (valid only at its own last checkpoint). */
   readonly cache: PartitionCache;
+  /**
+   * Set while the partition is read again from its checkpoint after a gap at this offset: batches
+   * fetched before the seek (all past it) are dropped until one starts at or before it.
+   */
+  rereadGapOffset: bigint | undefined;
 }
 export class ProjectionConsumer {
   readonly #options: ProjectionConsumerOptions;
@@ -87,6 +96,8 @@ export class ProjectionConsumer {
   readonly #stops = new Map<number, PartitionStop>();
   readonly #checkpoints = new Map<number, number>();
   readonly #queues = new Map<number, PartitionQueue>();
+  /** Per shard: the checkpoint seq at which a gap was last re-read (a second gap there is confirmed). */
+  readonly #gapRereadAt = new Map<number, number>();
   #running = false;
 
   constructor(options: ProjectionConsumerOptions) {
@@ -172,6 +183,16 @@ export class ProjectionConsumer {
     }
   }
 
+  /** Seeks `shard` back to just after its checkpoint (to offset 0 when it has none; out of range resets to the earliest). */
+  async #rereadFromCheckpoint(shard: number): Promise<void> {
+    const { db, target, topic } = this.#options;
+    const rows = target.kind === 'live'
+      ? await sql<{ kafka_offset: string }>`SELECT kafka_offset FROM ledger.checkpoints WHERE shard = ${shard}`.execute(db)
+      : await sql<{ kafka_offset: string }>`SELECT kafka_offset FROM ledger.projection_checkpoints WHERE projection = ${target.versionSchema} AND shard = ${shard}`.execute(db);
+    const offset = rows.rows[0] === undefined || BigInt(rows.rows[0].kafka_offset) < 0n ? '0' : (BigInt(rows.rows[0].kafka_offset) + 1n).toString();
+    this.#consumer.seek({ topic, partition: shard, offset });
+  }
+
   #setCheckpoint(shard: number, seq: number): void {
     this.#checkpoints.set(shard, seq);
     this.#options.metrics.checkpointSeq.set({ shard: String(shard) }, seq);
@@ -185,6 +206,12 @@ export class ProjectionConsumer {
       return;
     }
     const queue = this.#queue(shard);
+    const first = batch.messages[0];
+    if (queue.rereadGapOffset !== undefined && first !== undefined) {
+      // Fetched before the re-read's seek took effect: skip it (unresolved, so nothing moves on).
+      if (BigInt(first.offset) > queue.rereadGapOffset) return;
+      queue.rereadGapOffset = undefined;
+    }
     // Decoded here, on arrival, so it overlaps the worker's wait for Postgres instead of adding
     // to each batch's transaction.
     for (const message of batch.messages) queue.messages.push({ offset: message.offset, value: message.value, headers: message.headers, decoded: decodeEnvelope(message) });
@@ -205,7 +232,7 @@ export class ProjectionConsumer {
   #queue(shard: number): PartitionQueue {
     let queue = this.#queues.get(shard);
     if (queue === undefined) {
-      queue = { shard, messages: [], highWatermark: '0', drained: undefined, arrived: undefined, worker: undefined, ahead: undefined, cache: new PartitionCache() };
+      queue = { shard, messages: [], highWatermark: '0', drained: undefined, arrived: undefined, worker: undefined, ahead: undefined, cache: new PartitionCache(), rereadGapOffset: undefined };
       this.#queues.set(shard, queue);
       const started = queue;
       queue.worker = this.#work(started).catch((error: unknown) => this.#fatal(error, `applying shard ${shard} failed`));
@@ -258,6 +285,18 @@ export class ProjectionConsumer {
         metrics.lagEvents.set(labels, Number(lag < 0n ? 0n : lag));
       }
       this.#options.onBatch?.(shard, outcome);
+      if (outcome.stop?.code === 'seq_gap' && this.#gapRereadAt.get(shard) !== outcome.checkpointAfter) {
+        this.#gapRereadAt.set(shard, outcome.checkpointAfter);
+        log.warn({ shard, seq: outcome.stop.seq, offset: outcome.stop.offset, checkpointSeq: outcome.checkpointAfter, reason: outcome.stop.reason },
+          'seq gap: reading the partition again from its checkpoint before stopping it');
+        queue.messages = [];
+        queue.ahead = undefined;
+        queue.cache.clear();
+        queue.rereadGapOffset = BigInt(outcome.stop.offset);
+        queue.drained?.();
+        await this.#rereadFromCheckpoint(shard);
+        continue;
+      }
       if (outcome.stop !== undefined) {
         this.#stops.set(shard, outcome.stop);
         queue.messages = [];

@@ -22,7 +22,8 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     retry: { retries: options.retriesMax ?? 5, initialRetryTime: 100, maxRetryTime: 5_000 },
-    logLevel: kafkaLogLevel.WARN,
+    // kafkajs' own INFO lines (joins, assignments, seeks) only when our logger runs at debug or finer.
+    logLevel: log.isLevelEnabled('trace') ? kafkaLogLevel.DEBUG : log.isLevelEnabled('debug') ? kafkaLogLevel.INFO : kafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
       const fields = { namespace: entry.namespace, ...rest };
