@@ -90,12 +90,21 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
   const figures: Record<string, number[]> = { batchedTransfersPerSecond: [], batchedP99Ms: [], singleRequestsPerSecond: [], singleP99Ms: [], halfRateP99Ms: [], halfRateAchieved: [] };
   try {
     await cluster.startAll();
-    const leader = await cluster.waitForLeader();
+    let leader = await cluster.waitForLeader();
     progress(`writer cluster up, leader node ${leader.id}; creating ${accountsCount} accounts`);
     await setUpLedger(leader);
+    // Each phase goes to the node leading when it starts, as a client following `leaderId` would:
+    // after a leader change, requests sent to the old leader would be forwarded over HTTP and the
+    // phase would measure the forwarding, and the fsync count the old leader's.
+    const followLeader = async (): Promise<void> => {
+      const current = await cluster.waitForLeader();
+      if (current.id !== leader.id) progress(`leader changed: node ${leader.id} → node ${current.id}; the next phases go to node ${current.id}`);
+      leader = current;
+    };
     let unique = 0;
     for (let run = 1; run <= runs; run += 1) {
       if (phases.has('batched')) {
+      await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
       const batched = summarize(await runLoad({
         concurrency: batchConcurrency, durationMs,
@@ -117,6 +126,7 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
 
       let halfRate = Number(process.env.BENCH_HALF_RATE ?? 0);
       if (phases.has('single')) {
+      await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
       const single = summarize(await runLoad({
         concurrency: singleConcurrency, durationMs,
@@ -136,6 +146,7 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
       await peersRun(run);
 
       if (phases.has('half') && halfRate > 0) {
+      await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
       const half = summarize(await runLoad({
         concurrency: singleConcurrency, durationMs, ratePerSecond: halfRate,
