@@ -191,7 +191,7 @@ async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
     const current = { leader, elections: 0 };
     for (let run = 1; run <= runs; run += 1) {
       const electionsBefore = current.elections;
-      const stallsBefore = await tickStalls(cluster);
+      const stallsBefore = await cluster.tickStalls();
       progress(`writer run ${run}/${runs}: offering ${format(offeredEventsPerSecond)} transfers/s in batches of ${format(batchItems)} for ${durationMs / 1000} s`);
       const load = runLoad({
         concurrency: inFlightMax, durationMs, ratePerSecond: offeredEventsPerSecond / batchItems,
@@ -214,7 +214,7 @@ async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
       }
       const result = analyse(samples, performance.now() - drainStarted);
       results.push(result);
-      const stallsAfter = await tickStalls(cluster);
+      const stallsAfter = await cluster.tickStalls();
       const stalls = cluster.nodes.map((node) => `${node.id}: ${(stallsAfter.get(node.id) ?? 0) - (stallsBefore.get(node.id) ?? 0)}`).join(', ');
       progress(`${describeRun(`writer run ${run}`, result)}; request errors ${loadResult.errors}; leader changes ${current.elections - electionsBefore}; event-loop stalls ≥ 100 ms per node (${stalls})`);
     }
@@ -227,16 +227,6 @@ async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
     await cluster.destroy();
   }
   return results;
-}
-
-/** Each node's count of late Raft ticks (event loop blocked ≥ 100 ms), as its /v1/cluster reports it. */
-async function tickStalls(cluster: WriterCluster): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const node of cluster.nodes) {
-    const view = await cluster.view(node);
-    if (view !== undefined) counts.set(node.id, view.tickStalls);
-  }
-  return counts;
 }
 
 /** A committed source fed at a fixed rate; events are made on demand (no 3 M objects held). */

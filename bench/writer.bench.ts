@@ -103,6 +103,7 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
     };
     let unique = 0;
     for (let run = 1; run <= runs; run += 1) {
+      const stallsBefore = await cluster.tickStalls();
       if (phases.has('batched')) {
       await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
@@ -161,6 +162,8 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
       figures.halfRateAchieved!.push(half.perSecond);
       progress(`run ${run}/${runs} at half rate (${format(halfRate)}/s offered): ${format(half.perSecond)} requests/s, p50 ${format(half.p50, 1)} ms, p99 ${format(half.p99, 1)} ms, errors ${half.errors}${await fsyncNote(leader, fsyncsBefore, half)}`);
       }
+      const stallsAfter = await cluster.tickStalls();
+      progress(`run ${run}/${runs} event-loop stalls ≥ 100 ms per node: ${cluster.nodes.map((node) => `${node.id}: ${(stallsAfter.get(node.id) ?? 0) - (stallsBefore.get(node.id) ?? 0)}`).join(', ')}`);
     }
   } finally {
     await cluster.stopAll().catch(() => undefined);

@@ -142,6 +142,16 @@ export class WriterCluster {
   }
 
   /** The node that says it leads and that a majority agrees on. */
+  /** Each running node's count of late Raft ticks (event loop blocked ≥ 100 ms), from /v1/cluster. */
+  async tickStalls(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const node of this.nodes) {
+      const view = node.process === undefined ? undefined : await this.view(node);
+      if (view !== undefined) counts.set(node.id, view.tickStalls);
+    }
+    return counts;
+  }
+
   async waitForLeader(timeoutMs = 15_000, exclude?: WriterProcess): Promise<WriterProcess> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
