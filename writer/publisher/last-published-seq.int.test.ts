@@ -15,7 +15,22 @@ const tinyWindows: LastPublishedSeqLimits = { ...lastPublishedSeqLimitsDefault, 
 
 
 /** One transaction carrying records with the given seq headers, committed or aborted. */
+async function endOffset(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return Number((await admin.fetchTopicOffsets(topic)).find((partition) => partition.partition === 0)!.high);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * One transaction of `seqs`, returning once its commit or abort marker is in the partition: the
+ * broker answers EndTxn before it writes the markers, so a read right after could miss them.
+ */
 async function transaction(kafka: Kafka, topic: string, seqs: number[], outcome: 'commit' | 'abort'): Promise<void> {
+  const expectedEnd = (await endOffset(kafka, topic)) + seqs.length + 1;
   const producer = kafka.producer({ transactionalId: uniqueName('last-seq-test'), idempotent: true, maxInFlightRequests: 1, transactionTimeout: 30_000 });
   await producer.connect();
   try {
@@ -25,6 +40,11 @@ async function transaction(kafka: Kafka, topic: string, seqs: number[], outcome:
     else await open.abort();
   } finally {
     await producer.disconnect();
+  }
+  const deadline = Date.now() + 10_000;
+  while ((await endOffset(kafka, topic)) < expectedEnd) {
+    if (Date.now() > deadline) throw new Error(`the ${outcome} marker did not reach ${topic} within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
