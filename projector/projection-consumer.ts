@@ -168,13 +168,9 @@ export class ProjectionConsumer {
   }
 
   async #seekToCheckpoints(partitions: readonly number[]): Promise<void> {
-    const { db, target, topic, log } = this.#options;
+    const { topic, log } = this.#options;
     if (partitions.length === 0) return;
-    const rows = target.kind === 'live'
-      ? await sql<{ shard: number; seq: string; kafka_offset: string }>`SELECT shard, seq, kafka_offset FROM ledger.checkpoints WHERE shard = ANY(${partitions}::integer[])`.execute(db)
-      : await sql<{ shard: number; seq: string; kafka_offset: string }>`SELECT shard, seq, kafka_offset FROM ledger.projection_checkpoints
-          WHERE projection = ${target.versionSchema} AND shard = ANY(${partitions}::integer[])`.execute(db);
-    for (const row of rows.rows) {
+    for (const row of await this.#checkpointRows(partitions)) {
       this.#setCheckpoint(row.shard, Number(row.seq));
       if (BigInt(row.kafka_offset) < 0n) continue;
       const offset = (BigInt(row.kafka_offset) + 1n).toString();
@@ -185,12 +181,19 @@ export class ProjectionConsumer {
 
   /** Seeks `shard` back to just after its checkpoint (to offset 0 when it has none; out of range resets to the earliest). */
   async #rereadFromCheckpoint(shard: number): Promise<void> {
-    const { db, target, topic } = this.#options;
+    const [row] = await this.#checkpointRows([shard]);
+    const offset = row === undefined || BigInt(row.kafka_offset) < 0n ? '0' : (BigInt(row.kafka_offset) + 1n).toString();
+    this.#consumer.seek({ topic: this.#options.topic, partition: shard, offset });
+  }
+
+  /** The checkpoint rows of `partitions` for this projection's target version. */
+  async #checkpointRows(partitions: readonly number[]): Promise<{ shard: number; seq: string; kafka_offset: string }[]> {
+    const { db, target } = this.#options;
     const rows = target.kind === 'live'
-      ? await sql<{ kafka_offset: string }>`SELECT kafka_offset FROM ledger.checkpoints WHERE shard = ${shard}`.execute(db)
-      : await sql<{ kafka_offset: string }>`SELECT kafka_offset FROM ledger.projection_checkpoints WHERE projection = ${target.versionSchema} AND shard = ${shard}`.execute(db);
-    const offset = rows.rows[0] === undefined || BigInt(rows.rows[0].kafka_offset) < 0n ? '0' : (BigInt(rows.rows[0].kafka_offset) + 1n).toString();
-    this.#consumer.seek({ topic, partition: shard, offset });
+      ? await sql<{ shard: number; seq: string; kafka_offset: string }>`SELECT shard, seq, kafka_offset FROM ledger.checkpoints WHERE shard = ANY(${partitions}::integer[])`.execute(db)
+      : await sql<{ shard: number; seq: string; kafka_offset: string }>`SELECT shard, seq, kafka_offset FROM ledger.projection_checkpoints
+          WHERE projection = ${target.versionSchema} AND shard = ANY(${partitions}::integer[])`.execute(db);
+    return rows.rows;
   }
 
   #setCheckpoint(shard: number, seq: number): void {
