@@ -66,8 +66,12 @@ export const fetchWaitMsMax = 100;
 /** A fetch returns as soon as any committed message is there (freshness); fetchWaitMsMax only bounds an empty wait. */
 export const fetchBytesMin = 1;
 export const sessionTimeoutMs = 10_000;
-/** Messages a partition's queue holds before `eachBatch` waits for the worker (plus one fetch). */
-export const queuedMessagesMax = 2 * eventsPerBatchMax;
+/**
+ * Messages a partition's queue holds before `eachBatch` waits for the worker (plus one fetch): one
+ * full batch waits while the worker writes another (which it took out of the queue), so a
+ * projector that is behind always has its next batch ready — and holds at most ~2 batches.
+ */
+export const queuedMessagesMax = eventsPerBatchMax;
 const queueWaitSliceMs = 500;
 
 interface PartitionQueue {
