@@ -7,8 +7,8 @@
  *    fresh topic, then replayed by the real projector process (projector/main.ts) into a fresh
  *    database. Rate = events applied / time from the first to the last checkpoint observed.
  *    In the same run, the insert-only rows that replay produced (transfers and account entries,
- *    3 rows per transfer event) are COPYed (psql \copy, same columns and indexes) into empty
- *    tables: the raw rate is events / COPY time. Target: replay ≥ 50% of raw.
+ *    3 rows per transfer event), in event (seq) order, are COPYed (psql \copy, same columns and
+ *    indexes) into empty tables: the raw rate is events / COPY time. Target: replay ≥ 50% of raw.
  * 2. Freshness: with the projector caught up, transfers are published at BENCH_FRESHNESS_RATE
  *    (default 5,000/s) for BENCH_FRESHNESS_SECONDS (default 10) by a transactional producer — one
  *    transaction per 10 ms tick, as a writer's publisher would batch. "Writer commit" is the
@@ -181,7 +181,9 @@ async function benchReplay(kafka: Kafka) {
   for (const table of ['transfers', 'account_entries']) {
     await sql`CREATE TABLE ${sql.id('bench_raw', table)} (LIKE ${sql.id('ledger_v1', table)} INCLUDING ALL)`.execute(database.db);
     const file = path.join(directory, `${table}.copy`);
-    psql(database.url, `\\copy ledger_v1.${table} TO '${file}'`);
+    // The rows in event order (seq), as the history holds them: the peer does not depend on the
+    // order the projector chose to insert them in (it sorts each batch's entries by key).
+    psql(database.url, `\\copy (SELECT * FROM ledger_v1.${table} ORDER BY ${table === 'transfers' ? 'seq' : 'seq, account_id'}) TO '${file}'`);
     const copyStarted = performance.now();
     const output = psql(database.url, `\\copy bench_raw.${table} FROM '${file}'`);
     copySeconds += (performance.now() - copyStarted) / 1_000;
