@@ -181,8 +181,8 @@ async function benchReplay(kafka: Kafka) {
   for (const table of ['transfers', 'account_entries']) {
     await sql`CREATE TABLE ${sql.id('bench_raw', table)} (LIKE ${sql.id('ledger_v1', table)} INCLUDING ALL)`.execute(database.db);
     const file = path.join(directory, `${table}.copy`);
-    // The rows in event order (seq), as the history holds them: the peer does not depend on the
-    // order the projector chose to insert them in (it sorts each batch's entries by key).
+    // The rows in event order (seq), as the history holds them, whatever order the projector
+    // inserted them in (the peer must not follow our choices).
     psql(database.url, `\\copy (SELECT * FROM ledger_v1.${table} ORDER BY ${table === 'transfers' ? 'seq' : 'seq, account_id'}) TO '${file}'`);
     const copyStarted = performance.now();
     const output = psql(database.url, `\\copy bench_raw.${table} FROM '${file}'`);

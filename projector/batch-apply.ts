@@ -12,7 +12,7 @@
  *      when it is at exactly this checkpoint (partition-cache.ts), the misses from Postgres (one
  *      query each); foldBatch in memory;
  *   5. new transfers and account entries by COPY FROM STDIN (copy-rows.ts: no array escaping,
- *      row parsing on the server; entries in primary-key order), then ONE statement writes the rest — accounts, status changes,
+ *      row parsing on the server), then ONE statement writes the rest — accounts, status changes,
  *      daily totals (each `INSERT … SELECT FROM unnest(…)` / `UPDATE … FROM unnest(…)` in a
  *      data-modifying CTE), advances the checkpoint (seq and Kafka offset) and
  *      `pg_notify('ledger_checkpoint', …)`;
@@ -30,7 +30,7 @@ import type pg from 'pg';
 import { withClientTransaction } from '../common/database/connect.ts';
 import { foldBatch, idsTouched, type AccountRow, type BatchFold, type ExistingTransfer, type TransferKind, type TransferStatus } from './batch-fold.ts';
 import { selectBatch, type BatchSelection, type PartitionMessage } from './batch-selection.ts';
-import { copyIn, copyPieces, entriesInKeyOrder, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
+import { copyIn, copyPieces, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { PartitionStop } from './partition-stop.ts';
 
@@ -162,7 +162,7 @@ export function prepareBatch(shard: number, messages: readonly PartitionMessage[
 }
 
 function copyText(fold: BatchFold): CopyText {
-  return { transfers: copyPieces(fold.newTransfers, transferLine), entries: copyPieces(entriesInKeyOrder(fold.entries), entryLine) };
+  return { transfers: copyPieces(fold.newTransfers, transferLine), entries: copyPieces(fold.entries, entryLine) };
 }
 
 async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache: PartitionCache | undefined): Promise<ApplyOutcome> {

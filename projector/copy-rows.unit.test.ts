@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EntryRow, TransferRow } from './batch-fold.ts';
-import { copyChunkCharactersMax, copyPieces, copyText, entriesInKeyOrder, entryLine, transferLine, type CopyValue } from './copy-rows.ts';
+import { copyChunkCharactersMax, copyPieces, copyText, entryLine, transferLine, type CopyValue } from './copy-rows.ts';
 
 /** The generic encoding the field-by-field row builders must agree with: every value through copyText. */
 function copyLines(rows: readonly (readonly CopyValue[])[]): string[] {
@@ -69,23 +69,5 @@ describe('COPY text encoding', () => {
     };
     expect(entryLine(entry)).toBe(copyLines([entryValues(entry)]).join(''));
     expect(copyPieces([entry, entry], entryLine)).toEqual([entryLine(entry) + entryLine(entry)]);
-  });
-
-  it('orders a batch\'s entries by (account, seq) without changing, dropping or repeating any', () => {
-    const base: EntryRow = {
-      accountId: 'a', seq: 1, shard: 0, transferId: 't', kind: 'single_phase', direction: 'debit', amount: 1n, pendingChange: 0n, postedChange: 1n,
-      balanceAfter: 0n, occurredAt: '2026-11-23T01:02:03.456Z',
-    };
-    // Event order: each transfer's debit and credit entries, accounts interleaved.
-    const accounts = ['acct-10', 'acct-2', 'acct-1', 'b', 'acct-2'];
-    const entries = accounts.flatMap((accountId, index) => [
-      { ...base, accountId, seq: 100 - index, transferId: `t-${index}` },
-      { ...base, accountId: accounts[(index + 1) % accounts.length]!, seq: 100 - index, transferId: `t-${index}`, direction: 'credit' as const },
-    ]);
-    const ordered = entriesInKeyOrder(entries);
-    expect(ordered.map((entry) => `${entry.accountId}/${entry.seq}`)).toEqual(
-      ['acct-1/98', 'acct-1/99', 'acct-10/96', 'acct-10/100', 'acct-2/96', 'acct-2/97', 'acct-2/99', 'acct-2/100', 'b/97', 'b/98']);
-    expect(new Set(ordered)).toEqual(new Set(entries));
-    expect(entries[0]!.accountId).toBe('acct-10'); // the input is left as it was
   });
 });
