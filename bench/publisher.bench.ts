@@ -214,8 +214,7 @@ async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
       }
       const result = analyse(samples, performance.now() - drainStarted);
       results.push(result);
-      const stallsAfter = await cluster.tickStalls();
-      const stalls = cluster.nodes.map((node) => `${node.id}: ${(stallsAfter.get(node.id) ?? 0) - (stallsBefore.get(node.id) ?? 0)}`).join(', ');
+      const stalls = await cluster.tickStallsSince(stallsBefore);
       progress(`${describeRun(`writer run ${run}`, result)}; request errors ${loadResult.errors}; leader changes ${current.elections - electionsBefore}; event-loop stalls ≥ 100 ms per node (${stalls})`);
     }
   } finally {

@@ -162,8 +162,7 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
       figures.halfRateAchieved!.push(half.perSecond);
       progress(`run ${run}/${runs} at half rate (${format(halfRate)}/s offered): ${format(half.perSecond)} requests/s, p50 ${format(half.p50, 1)} ms, p99 ${format(half.p99, 1)} ms, errors ${half.errors}${await fsyncNote(leader, fsyncsBefore, half)}`);
       }
-      const stallsAfter = await cluster.tickStalls();
-      progress(`run ${run}/${runs} event-loop stalls ≥ 100 ms per node: ${cluster.nodes.map((node) => `${node.id}: ${(stallsAfter.get(node.id) ?? 0) - (stallsBefore.get(node.id) ?? 0)}`).join(', ')}`);
+      progress(`run ${run}/${runs} event-loop stalls ≥ 100 ms per node: ${await cluster.tickStallsSince(stallsBefore)}`);
     }
   } finally {
     await cluster.stopAll().catch(() => undefined);

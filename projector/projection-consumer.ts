@@ -177,8 +177,8 @@ export class ProjectionConsumer {
     if (partitions.length === 0) return;
     for (const row of await this.#checkpointRows(partitions)) {
       this.#setCheckpoint(row.shard, Number(row.seq));
-      if (BigInt(row.kafka_offset) < 0n) continue;
-      const offset = (BigInt(row.kafka_offset) + 1n).toString();
+      const offset = offsetAfter(row);
+      if (offset === undefined) continue;
       this.#consumer.seek({ topic, partition: row.shard, offset });
       log.info({ shard: row.shard, seq: Number(row.seq), offset }, 'partition assigned: seeking to the checkpoint');
     }
@@ -187,7 +187,7 @@ export class ProjectionConsumer {
   /** Seeks `shard` back to just after its checkpoint (to offset 0 when it has none; out of range resets to the earliest). */
   async #rereadFromCheckpoint(shard: number): Promise<void> {
     const [row] = await this.#checkpointRows([shard]);
-    const offset = row === undefined || BigInt(row.kafka_offset) < 0n ? '0' : (BigInt(row.kafka_offset) + 1n).toString();
+    const offset = (row === undefined ? undefined : offsetAfter(row)) ?? '0';
     this.#consumer.seek({ topic: this.#options.topic, partition: shard, offset });
   }
 
@@ -297,23 +297,32 @@ export class ProjectionConsumer {
         this.#gapRereadAt.set(shard, outcome.checkpointAfter);
         log.warn({ shard, seq: outcome.stop.seq, offset: outcome.stop.offset, checkpointSeq: outcome.checkpointAfter, reason: outcome.stop.reason },
           'seq gap: reading the partition again from its checkpoint before stopping it');
-        queue.messages = [];
-        queue.ahead = undefined;
-        queue.cache.clear();
+        // (applyBatch has cleared the partition cache: it does on every stop.)
         queue.rereadGapOffset = BigInt(outcome.stop.offset);
-        queue.drained?.();
+        dropQueued(queue);
         await this.#rereadFromCheckpoint(shard);
         continue;
       }
       if (outcome.stop !== undefined) {
         this.#stops.set(shard, outcome.stop);
-        queue.messages = [];
-        queue.ahead = undefined;
         metrics.partitionStopped.set({ shard: String(shard), code: outcome.stop.code }, 1);
         log.error({ shard, seq: outcome.stop.seq, offset: outcome.stop.offset, code: outcome.stop.code, reason: outcome.stop.reason }, describeStop(outcome.stop));
         if (this.#running) this.#consumer.pause([{ topic, partitions: [shard] }]);
-        queue.drained?.();
+        dropQueued(queue);
       }
     }
   }
+}
+
+/** The Kafka offset just after a checkpoint row's, or undefined when the row has none (-1). */
+function offsetAfter(row: { readonly kafka_offset: string }): string | undefined {
+  const offset = BigInt(row.kafka_offset);
+  return offset < 0n ? undefined : (offset + 1n).toString();
+}
+
+/** Drops what a partition holds to apply (queued and folded ahead) and wakes `eachBatch` if it waits for room. */
+function dropQueued(queue: PartitionQueue): void {
+  queue.messages = [];
+  queue.ahead = undefined;
+  queue.drained?.();
 }

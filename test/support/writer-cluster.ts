@@ -141,7 +141,6 @@ export class WriterCluster {
     }
   }
 
-  /** The node that says it leads and that a majority agrees on. */
   /** Each running node's count of late Raft ticks (event loop blocked ≥ 100 ms), from /v1/cluster. */
   async tickStalls(): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
@@ -152,6 +151,13 @@ export class WriterCluster {
     return counts;
   }
 
+  /** Late Raft ticks per running node since `before` (from tickStalls()), as `1: 3, 2: 0, 3: 5`. */
+  async tickStallsSince(before: ReadonlyMap<string, number>): Promise<string> {
+    const after = await this.tickStalls();
+    return this.nodes.map((node) => `${node.id}: ${(after.get(node.id) ?? 0) - (before.get(node.id) ?? 0)}`).join(', ');
+  }
+
+  /** The node that says it leads and that a majority agrees on. */
   async waitForLeader(timeoutMs = 15_000, exclude?: WriterProcess): Promise<WriterProcess> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {

@@ -14,7 +14,7 @@ const log = createLogger('last-published-seq-test', 'error');
 const tinyWindows: LastPublishedSeqLimits = { ...lastPublishedSeqLimitsDefault, windowOffsetsInitial: 2, windowOffsetsMax: 4 };
 
 
-/** One transaction carrying records with the given seq headers, committed or aborted. */
+/** The partition's end offset (its high watermark, markers included). */
 async function endOffset(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
@@ -26,7 +26,7 @@ async function endOffset(kafka: Kafka, topic: string): Promise<number> {
 }
 
 /**
- * One transaction of `seqs`, returning once its commit or abort marker is in the partition: the
+ * One transaction carrying records with the given seq headers, committed or aborted, returning once its commit or abort marker is in the partition: the
  * broker answers EndTxn before it writes the markers, so a read right after could miss them.
  */
 async function transaction(kafka: Kafka, topic: string, seqs: number[], outcome: 'commit' | 'abort'): Promise<void> {
