@@ -11,8 +11,8 @@
  *   4. the touched accounts and the pending transfers the batch resolves: from the partition cache
  *      when it is at exactly this checkpoint (partition-cache.ts), the misses from Postgres (one
  *      query each); foldBatch in memory;
- *   5. new transfers and account entries by COPY FROM STDIN in the binary format (copy-binary.ts:
- *      no array escaping, no text parsing on the server), then ONE statement writes the rest — accounts, status changes,
+ *   5. new transfers and account entries by COPY FROM STDIN (copy-rows.ts: no array escaping,
+ *      row parsing on the server), then ONE statement writes the rest — accounts, status changes,
  *      daily totals (each `INSERT … SELECT FROM unnest(…)` / `UPDATE … FROM unnest(…)` in a
  *      data-modifying CTE), advances the checkpoint (seq and Kafka offset) and
  *      `pg_notify('ledger_checkpoint', …)`;
@@ -30,8 +30,7 @@ import type pg from 'pg';
 import { withClientTransaction } from '../common/database/connect.ts';
 import { foldBatch, idsTouched, type AccountRow, type BatchFold, type ExistingTransfer, type TransferKind, type TransferStatus } from './batch-fold.ts';
 import { selectBatch, type BatchSelection, type PartitionMessage } from './batch-selection.ts';
-import { entryTuples, transferTuples } from './copy-binary.ts';
-import { copyIn, entryColumns, transferColumns } from './copy-rows.ts';
+import { copyIn, copyPieces, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { PartitionStop } from './partition-stop.ts';
 
@@ -82,13 +81,13 @@ export interface PreparedBatch {
   readonly checkpoint: number;
   readonly selection: BatchSelection;
   readonly fold: BatchFold;
-  /** The COPY data (binary format) of the insert-only rows. */
-  readonly copy: CopyData;
+  /** The COPY text of the insert-only rows. */
+  readonly copy: CopyText;
 }
 
-interface CopyData {
-  readonly transfers: readonly Buffer[];
-  readonly entries: readonly Buffer[];
+interface CopyText {
+  readonly transfers: readonly string[];
+  readonly entries: readonly string[];
 }
 
 export interface ApplyOutcome {
@@ -159,11 +158,11 @@ export function prepareBatch(shard: number, messages: readonly PartitionMessage[
   if (rows.missingAccounts.length > 0 || rows.missingTransfers.length > 0) return undefined;
   const fold = foldBatch(selection.toApply, rows);
   if (fold.stop !== undefined) return undefined;
-  return { messages, versionSchema: position.versionSchema, checkpoint: position.seq, selection, fold, copy: copyData(fold) };
+  return { messages, versionSchema: position.versionSchema, checkpoint: position.seq, selection, fold, copy: copyText(fold) };
 }
 
-function copyData(fold: BatchFold): CopyData {
-  return { transfers: transferTuples(fold.newTransfers), entries: entryTuples(fold.entries) };
+function copyText(fold: BatchFold): CopyText {
+  return { transfers: copyPieces(fold.newTransfers, transferLine), entries: copyPieces(fold.entries, entryLine) };
 }
 
 async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache: PartitionCache | undefined): Promise<ApplyOutcome> {
@@ -198,7 +197,7 @@ async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache:
     }
     if (fold !== undefined && last !== undefined) {
       const notification: CheckpointNotification | undefined = options.target.kind === 'live' ? { projection: versionSchema, shard: options.shard, seq: checkpointAfter } : undefined;
-      const copy = usePrepared ? prepared.copy : copyData(fold);
+      const copy = usePrepared ? prepared.copy : copyText(fold);
       await writeFold(transaction, client, versionSchema, fold, copy, { shard: options.shard, seq: checkpointAfter, offset: last.offset, notification }, options.whileWriting);
     }
     const resolvedOffset = fold?.stop !== undefined ? last?.offset : selection.lastExaminedOffset;
@@ -340,7 +339,7 @@ interface CheckpointWrite {
  * requires.
  */
 async function writeFold(
-  transaction: Kysely<unknown>, client: pg.PoolClient, schema: string, fold: BatchFold, copy: CopyData, checkpoint: CheckpointWrite, whileWriting: (() => void) | undefined,
+  transaction: Kysely<unknown>, client: pg.PoolClient, schema: string, fold: BatchFold, copy: CopyText, checkpoint: CheckpointWrite, whileWriting: (() => void) | undefined,
 ): Promise<void> {
   // Insert-only rows first, by COPY (copy-rows.ts). New transfers and the pending ones the
   // statement below resolves are disjoint: a transfer created and resolved in this batch is
