@@ -195,11 +195,10 @@ async function benchReplay(kafka: Kafka) {
     copySeconds += (performance.now() - copyStarted) / 1_000;
     rows += Number(/COPY (\d+)/.exec(output)?.[1] ?? 0);
   }
-  // The replay's database goes before the freshness phase. Dropping it discards its pages from
-  // shared buffers without writing them: left there, the replay's dirty pages were
-  // still being written back during the freshness phase by the backends that needed buffers — a
-  // batch's COPY of 300 rows then took 60-100 ms instead of 3 (bgwriter's buffers_backend grew by
-  // ~4,000 in the 10 s measured).
+  // The replay's database goes before the freshness phase: dropping it discards its pages from
+  // shared buffers without writing them, so the freshness phase does not evict the replay's dirty
+  // pages (with them left in place, backends wrote ~4,000 buffers themselves in the 10 s measured,
+  // and batches stalled 60-100 ms; the phase still evicts its own).
   projector.child.kill('SIGTERM');
   await projector.exited;
   await database.drop();
