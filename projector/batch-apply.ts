@@ -19,20 +19,21 @@
  *   6. COMMIT.
  * A stop (gap, bad event, inconsistent event) still commits the events before it.
  *
- * Steps 3–4 may have been done ahead (`prepareBatch`, from the cache only, while the previous
- * batch's last statement ran): such a fold is used only if step 2 locks the checkpoint it was made
- * at and the cache is still there.
+ * Steps 3–4 and the COPY data may have been made ahead (`prepareBatch`, from the cache only, while
+ * the previous batch was written): such a fold is used only if step 2 locks the checkpoint it was
+ * made at and the cache is still there.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { withClientTransaction } from '../common/database/connect.ts';
-import { foldBatch, idsTouched, type AccountRow, type BatchFold, type ExistingTransfer, type TransferKind, type TransferStatus } from './batch-fold.ts';
+import { foldBatch, foldSteps, idsTouched, type AccountRow, type BatchFold, type ExistingTransfer, type TransferKind, type TransferStatus } from './batch-fold.ts';
 import { selectBatch, type BatchSelection, type PartitionMessage } from './batch-selection.ts';
-import { copyIn, copyPieces, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
+import { copyChunks, copyChunkSteps, copyIn, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { PartitionStop } from './partition-stop.ts';
+import { runInSlices } from './work-slices.ts';
 
 /**
  * Largest number of messages one call applies (bounds memory, statement size and lock time). A
@@ -68,11 +69,18 @@ export interface ApplyOptions {
    */
   readonly prepared?: PreparedBatch;
   /**
-   * Called (on a later event-loop turn) once the batch's last statement has been sent, while
-   * Postgres executes it: the caller may fold its next batch then (JavaScript and Postgres overlap).
+   * Called (each on a later event-loop turn) while Postgres works on this batch: with 'copying'
+   * once the COPY of its rows has started, with 'statement' once its last statement has been sent.
+   * The caller may fold its next batch then (JavaScript and Postgres overlap).
    */
-  readonly whileWriting?: () => void;
+  readonly whileWriting?: (stage: WritingStage) => void;
 }
+
+export type WritingStage = 'copying' | 'statement';
+
+/** Events folded, and rows turned into COPY data, between two turns of the event loop while folding ahead. */
+const foldAheadSliceEvents = 2_000;
+const copyAheadSliceRows = 5_000;
 
 /** A batch folded from the partition cache alone, before its transaction (see `prepareBatch`). */
 export interface PreparedBatch {
@@ -86,8 +94,8 @@ export interface PreparedBatch {
 }
 
 interface CopyText {
-  readonly transfers: readonly string[];
-  readonly entries: readonly string[];
+  readonly transfers: readonly Buffer[];
+  readonly entries: readonly Buffer[];
 }
 
 export interface ApplyOutcome {
@@ -145,24 +153,31 @@ function isUniqueViolation(error: unknown): boolean {
 /**
  * Folds a batch ahead from the partition cache alone — no Postgres — at the checkpoint the cache
  * is at, which may belong to a batch still being written (it is checked again under the lock when
- * the prepared batch is applied). Undefined when that is not possible: the cache is nowhere, the
- * batch needs a row the cache lacks, nothing is to be applied, or the fold stops (the usual path
- * reports it precisely).
+ * the prepared batch is applied), and makes its COPY data. Works a slice at a time
+ * (work-slices.ts), so the batch being written keeps its COPY stream fed. Undefined when that is not
+ * possible: the cache is nowhere, the batch needs a row the cache lacks, nothing is to be applied,
+ * or the fold stops (the usual path reports it precisely).
  */
-export function prepareBatch(shard: number, messages: readonly PartitionMessage[], cache: PartitionCache): PreparedBatch | undefined {
+export async function prepareBatch(shard: number, messages: readonly PartitionMessage[], cache: PartitionCache): Promise<PreparedBatch | undefined> {
   const position = cache.position();
   if (position === undefined || messages.length === 0) return undefined;
   const selection = selectBatch(shard, position.seq, messages);
   if (selection.toApply.length === 0 || selection.stop !== undefined) return undefined;
-  const rows = fromCache(cache, idsTouched(selection.toApply));
-  if (rows.missingAccounts.length > 0 || rows.missingTransfers.length > 0) return undefined;
-  const fold = foldBatch(selection.toApply, rows);
+  // Over the cache's own maps: a row the cache lacks stops the fold (undefined: the batch is folded
+  // in its transaction, reading the miss from Postgres). The cache cannot advance while this runs
+  // (the worker waits for it before its next batch); if a failure clears it meanwhile, the fold is
+  // not used (the cache is no longer at `position`).
+  const fold = await runInSlices(foldSteps(selection.toApply, cache.rows(), foldAheadSliceEvents));
   if (fold.stop !== undefined) return undefined;
-  return { messages, versionSchema: position.versionSchema, checkpoint: position.seq, selection, fold, copy: copyText(fold) };
+  const copy = {
+    transfers: await runInSlices(copyChunkSteps(fold.newTransfers, transferLine, copyAheadSliceRows)),
+    entries: await runInSlices(copyChunkSteps(fold.entries, entryLine, copyAheadSliceRows)),
+  };
+  return { messages, versionSchema: position.versionSchema, checkpoint: position.seq, selection, fold, copy };
 }
 
 function copyText(fold: BatchFold): CopyText {
-  return { transfers: copyPieces(fold.newTransfers, transferLine), entries: copyPieces(fold.entries, entryLine) };
+  return { transfers: copyChunks(fold.newTransfers, transferLine), entries: copyChunks(fold.entries, entryLine) };
 }
 
 async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache: PartitionCache | undefined): Promise<ApplyOutcome> {
@@ -339,11 +354,12 @@ interface CheckpointWrite {
  * requires.
  */
 async function writeFold(
-  transaction: Kysely<unknown>, client: pg.PoolClient, schema: string, fold: BatchFold, copy: CopyText, checkpoint: CheckpointWrite, whileWriting: (() => void) | undefined,
+  transaction: Kysely<unknown>, client: pg.PoolClient, schema: string, fold: BatchFold, copy: CopyText, checkpoint: CheckpointWrite, whileWriting: ((stage: WritingStage) => void) | undefined,
 ): Promise<void> {
   // Insert-only rows first, by COPY (copy-rows.ts). New transfers and the pending ones the
   // statement below resolves are disjoint: a transfer created and resolved in this batch is
-  // copied with its final status.
+  // copied with its final status. The COPY is on the wire by the next turn of the event loop.
+  if (whileWriting !== undefined) setImmediate(() => whileWriting('copying'));
   await copyIn(client, schema, 'transfers', transferColumns, copy.transfers);
   await copyIn(client, schema, 'account_entries', entryColumns, copy.entries);
   const steps: RawBuilder<unknown>[] = [];
@@ -401,8 +417,8 @@ async function writeFold(
     name: `projector_${createHash('sha1').update(compiled.sql).digest('hex')}`, text: compiled.sql, values: compiled.parameters as unknown[],
   });
   // The statement is on the wire by the next turn of the event loop; Postgres executes it (and
-  // then the COMMIT) while the caller folds its next batch.
-  if (whileWriting !== undefined) setImmediate(whileWriting);
+  // then the COMMIT) while the caller may fold its next batch.
+  if (whileWriting !== undefined) setImmediate(() => whileWriting('statement'));
   const result = await statement;
   const counts = result.rows[0];
   assert(counts !== undefined);

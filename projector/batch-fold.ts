@@ -17,6 +17,7 @@
 import type { EventEnvelope } from '../common/events/envelope.ts';
 import type { LedgerEvent } from '../writer/ledger/events.ts';
 import type { PositionedEnvelope } from './batch-selection.ts';
+import { runAtOnce, type WorkSteps } from './work-slices.ts';
 
 export type TransferKind = 'single_phase' | 'pending' | 'post_pending' | 'void_pending';
 export type TransferStatus = 'posted' | 'pending' | 'voided' | 'expired';
@@ -107,9 +108,10 @@ export interface DailyTotalDelta {
   seq: number;
 }
 
+/** The stored rows a fold may look up (read from Postgres, or the partition cache's own maps). */
 export interface LoadedRows {
-  readonly accounts: ReadonlyMap<string, Readonly<AccountRow>>;
-  readonly transfers: ReadonlyMap<string, ExistingTransfer>;
+  readonly accounts: Pick<ReadonlyMap<string, Readonly<AccountRow>>, 'get'>;
+  readonly transfers: Pick<ReadonlyMap<string, ExistingTransfer>, 'get' | 'has'>;
 }
 
 export interface BatchFold {
@@ -175,6 +177,15 @@ class InconsistentEvent extends Error {}
 
 /** Folds `envelopes` (contiguous, in seq order) over `loaded`. Never mutates `loaded`. */
 export function foldBatch(envelopes: readonly PositionedEnvelope[], loaded: LoadedRows): BatchFold {
+  return runAtOnce(foldSteps(envelopes, loaded, Infinity));
+}
+
+/**
+ * foldBatch as steps (work-slices.ts) that pause after every `sliceEvents` events. The fold looks
+ * rows up in `loaded` as it goes: if `loaded` changes between pauses, the result mixes rows from
+ * before and after the change and must not be used.
+ */
+export function* foldSteps(envelopes: readonly PositionedEnvelope[], loaded: LoadedRows, sliceEvents: number): WorkSteps<BatchFold> {
   const fold = new Fold(loaded);
   let appliedCount = 0;
   let stop: BatchFold['stop'];
@@ -187,6 +198,7 @@ export function foldBatch(envelopes: readonly PositionedEnvelope[], loaded: Load
       break;
     }
     appliedCount += 1;
+    if (appliedCount % sliceEvents === 0) yield;
   }
   // A failed event may have been half-applied to the working copies: recompute from the prefix.
   const result = stop === undefined ? fold : new Fold(loaded).applyAll(envelopes.slice(0, appliedCount));
@@ -199,7 +211,10 @@ class Fold {
   readonly #newTransfers = new Map<string, TransferRow>();
   readonly #statusChanges = new Map<string, TransferStatusChange>();
   readonly #entries: EntryRow[] = [];
-  readonly #dailyTotals = new Map<string, DailyTotalDelta>();
+  /** Per UTC day, per account id (two levels: no key string is built per entry). */
+  readonly #dailyTotals = new Map<string, Map<string, DailyTotalDelta>>();
+  /** The day of the last timestamp seen: consecutive events mostly share it (one slice per timestamp, not per entry). */
+  #dayOf = { occurredAt: '', day: '' };
 
   constructor(loaded: LoadedRows) {
     this.#loaded = loaded;
@@ -216,7 +231,7 @@ class Fold {
       newTransfers: [...this.#newTransfers.values()],
       statusChanges: [...this.#statusChanges.values()],
       entries: this.#entries,
-      dailyTotals: [...this.#dailyTotals.values()],
+      dailyTotals: [...this.#dailyTotals.values()].flatMap((byAccount) => [...byAccount.values()]),
     };
   }
 
@@ -335,25 +350,37 @@ class Fold {
     credit.creditsPending += pendingChange;
     credit.creditsPosted += postedChange;
     if (debit.debitsPending < 0n || credit.creditsPending < 0n) throw new InconsistentEvent(`pending counters of ${debit.id}/${credit.id} would go negative`);
-    for (const [account, direction] of [[debit, 'debit'], [credit, 'credit']] as const) {
-      account.seq = envelope.seq;
-      account.updatedAt = envelope.occurredAt;
-      const balanceAfter = account.creditsPosted - account.debitsPosted;
-      this.#entries.push({
-        accountId: account.id, seq: envelope.seq, shard: envelope.shard, transferId, kind, direction, amount,
-        pendingChange, postedChange, balanceAfter, occurredAt: envelope.occurredAt,
-      });
-      const day = envelope.occurredAt.slice(0, 10);
-      const key = `${account.id}\u0000${day}`;
-      let total = this.#dailyTotals.get(key);
-      if (total === undefined) {
-        total = { accountId: account.id, day, ledger: account.ledger, debits: 0n, credits: 0n, closingBalance: balanceAfter, seq: envelope.seq };
-        this.#dailyTotals.set(key, total);
-      }
+    if (this.#dayOf.occurredAt !== envelope.occurredAt) this.#dayOf = { occurredAt: envelope.occurredAt, day: envelope.occurredAt.slice(0, 10) };
+    let byAccount = this.#dailyTotals.get(this.#dayOf.day);
+    if (byAccount === undefined) {
+      byAccount = new Map();
+      this.#dailyTotals.set(this.#dayOf.day, byAccount);
+    }
+    this.#entry(envelope, kind, transferId, debit, 'debit', amount, pendingChange, postedChange, byAccount);
+    this.#entry(envelope, kind, transferId, credit, 'credit', amount, pendingChange, postedChange, byAccount);
+  }
+
+  #entry(
+    envelope: EventEnvelope, kind: EntryKind, transferId: string, account: AccountRow, direction: 'debit' | 'credit', amount: bigint, pendingChange: bigint, postedChange: bigint,
+    byAccount: Map<string, DailyTotalDelta>,
+  ): void {
+    account.seq = envelope.seq;
+    account.updatedAt = envelope.occurredAt;
+    const balanceAfter = account.creditsPosted - account.debitsPosted;
+    this.#entries.push({
+      accountId: account.id, seq: envelope.seq, shard: envelope.shard, transferId, kind, direction, amount,
+      pendingChange, postedChange, balanceAfter, occurredAt: envelope.occurredAt,
+    });
+    let total = byAccount.get(account.id);
+    if (total === undefined) {
+      total = { accountId: account.id, day: this.#dayOf.day, ledger: account.ledger, debits: 0n, credits: 0n, closingBalance: balanceAfter, seq: envelope.seq };
+      byAccount.set(account.id, total);
+    }
+    if (postedChange !== 0n) {
       if (direction === 'debit') total.debits += postedChange;
       else total.credits += postedChange;
-      total.closingBalance = balanceAfter;
-      total.seq = envelope.seq;
     }
+    total.closingBalance = balanceAfter;
+    total.seq = envelope.seq;
   }
 }

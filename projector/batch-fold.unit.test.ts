@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { encodeEnvelope, type EnvelopeInput } from '../common/events/envelope.ts';
 import type { LedgerEvent } from '../writer/ledger/index.ts';
-import { foldBatch, type AccountRow, type ExistingTransfer } from './batch-fold.ts';
+import { foldBatch, foldSteps, type AccountRow, type ExistingTransfer } from './batch-fold.ts';
 import type { PositionedEnvelope } from './batch-selection.ts';
+import { runInSlices } from './work-slices.ts';
 
 const occurredAtMs = Date.UTC(2026, 0, 1, 12);
 function positioned(seq: number, event: LedgerEvent): PositionedEnvelope {
@@ -38,5 +39,26 @@ describe('foldBatch', () => {
     expect(fold.stop?.reason).toBe('transfer x already exists');
     expect(fold.accounts.map((row) => [row.id, row.debitsPosted, row.creditsPosted])).toEqual([['a', 7n, 0n], ['b', 0n, 7n]]);
     expect(fold.entries).toHaveLength(2);
+  });
+
+  it('folded a slice at a time, gives the event loop turns and the same fold as in one go, stop included', async () => {
+    const loaded = { accounts: new Map([['a', account('a', 100n)], ['b', account('b', 0n)]]), transfers: new Map<string, ExistingTransfer>() };
+    const transfer = (seq: number, id: string): PositionedEnvelope => positioned(seq, { type: 'TransferCreated', data: { id, debitAccountId: 'a', creditAccountId: 'b', amount: BigInt(seq), ledger: 1, code: 1, userData: undefined, pending: false, timeoutSeconds: 0, timeoutAt: undefined } });
+    const envelopes = Array.from({ length: 50 }, (_, index) => transfer(index + 2, `t${index}`));
+    for (const batch of [envelopes, [...envelopes.slice(0, 30), transfer(32, 't3'), ...envelopes.slice(31)]]) {
+      // Another task that wants the event loop: it gets a turn between slices.
+      let turns = 0;
+      let ticking = true;
+      const tick = (): void => {
+        turns += 1;
+        if (ticking) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const sliced = await runInSlices(foldSteps(batch, loaded, 3));
+      ticking = false;
+      expect(sliced).toEqual(foldBatch(batch, loaded));
+      expect(turns).toBeGreaterThanOrEqual(Math.floor(sliced.applied.length / 3));
+    }
+    expect((await runInSlices(foldSteps(envelopes, loaded, 3))).stop).toBeUndefined();
   });
 });

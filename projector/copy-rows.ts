@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { EntryRow, TransferRow } from './batch-fold.ts';
+import { runAtOnce, type WorkSteps } from './work-slices.ts';
 
 export type CopyValue = string | number | bigint | boolean | null;
 
@@ -37,22 +38,43 @@ function escapeCharacter(character: string): string {
   }
 }
 
-/** Characters per piece of COPY text handed to the stream (pieces end at a row's end). */
-export const copyChunkCharactersMax = 1 << 20;
+/** Bytes per chunk of COPY data handed to the stream (chunks end at a row's end; a longer row gets a chunk of its own). */
+export const copyChunkBytesMax = 1 << 20;
+/** The first chunk of a table's rows is sized for this many bytes per row (small batches stay small). */
+const copyBytesPerRowGuess = 256;
 
-/** Rows as COPY text — one line per row, from `line` — in pieces of whole rows. */
-export function copyPieces<Row>(rows: readonly Row[], line: (row: Row) => string): string[] {
-  const pieces: string[] = [];
-  let text = '';
+/**
+ * Rows as COPY data — one line per row, from `line` — in chunks of whole rows. Each line is
+ * written into a Buffer as it is made: building the text as one long string first and encoding it
+ * afterwards cost 4–8× as much (V8 flattens the concatenated string, then encodes it; 200,000
+ * entry rows took 0.5–1.2 s that way against 0.08–0.15 s).
+ */
+export function copyChunks<Row>(rows: readonly Row[], line: (row: Row) => string): Buffer[] {
+  return runAtOnce(copyChunkSteps(rows, line, Infinity));
+}
+
+/** copyChunks as steps (work-slices.ts) that pause after every `sliceRows` rows. */
+export function* copyChunkSteps<Row>(rows: readonly Row[], line: (row: Row) => string, sliceRows: number): WorkSteps<Buffer[]> {
+  const chunks: Buffer[] = [];
+  if (rows.length === 0) return chunks;
+  let chunk = Buffer.allocUnsafe(Math.min(copyChunkBytesMax, rows.length * copyBytesPerRowGuess));
+  let used = 0;
+  let done = 0;
   for (const row of rows) {
-    text += line(row);
-    if (text.length >= copyChunkCharactersMax) {
-      pieces.push(text);
-      text = '';
+    const text = line(row);
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8: `bytesMax` always holds the whole line.
+    const bytesMax = text.length * 3;
+    if (used + bytesMax > chunk.length) {
+      if (used > 0) chunks.push(chunk.subarray(0, used));
+      chunk = Buffer.allocUnsafe(Math.max(copyChunkBytesMax, bytesMax));
+      used = 0;
     }
+    used += chunk.write(text, used);
+    done += 1;
+    if (done % sliceRows === 0) yield;
   }
-  if (text.length > 0) pieces.push(text);
-  return pieces;
+  chunks.push(chunk.subarray(0, used));
+  return chunks;
 }
 
 /*
@@ -82,14 +104,14 @@ export function entryLine(entry: EntryRow): string {
 }
 
 /**
- * COPY the `pieces` (from copyLines) into `schema.table` (columns in this order) on `client`, which must be inside the
+ * COPY the `chunks` (from copyChunks) into `schema.table` (columns in this order) on `client`, which must be inside the
  * caller's transaction. Resolves when the server has accepted every row.
  */
-export async function copyIn(client: pg.PoolClient, schema: string, table: string, columns: readonly string[], pieces: readonly string[]): Promise<void> {
-  if (pieces.length === 0) return;
+export async function copyIn(client: pg.PoolClient, schema: string, table: string, columns: readonly string[], chunks: readonly Buffer[]): Promise<void> {
+  if (chunks.length === 0) return;
   const target = `${quoteIdentifier(schema)}.${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')})`;
   const stream = client.query(copyFrom(`COPY ${target} FROM STDIN`));
-  await pipeline(Readable.from(pieces), stream);
+  await pipeline(Readable.from(chunks), stream);
 }
 
 function quoteIdentifier(name: string): string {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { EntryRow, TransferRow } from './batch-fold.ts';
-import { copyChunkCharactersMax, copyPieces, copyText, entryLine, transferLine, type CopyValue } from './copy-rows.ts';
+import { runAtOnce, runInSlices } from './work-slices.ts';
+import { copyChunkBytesMax, copyChunkSteps, copyChunks, copyText, entryLine, transferLine, type CopyValue } from './copy-rows.ts';
 
 /** The generic encoding the field-by-field row builders must agree with: every value through copyText. */
 function copyLines(rows: readonly (readonly CopyValue[])[]): string[] {
-  return copyPieces(rows, (row) => row.map(copyText).join('\t') + '\n');
+  return copyChunks(rows, (row) => row.map(copyText).join('\t') + '\n').map((chunk) => chunk.toString('utf8'));
 }
 
 function transferValues(transfer: TransferRow): CopyValue[] {
@@ -39,17 +40,26 @@ describe('COPY text encoding', () => {
     expect(copyText('\\N')).toBe('\\\\N');
   });
 
-  it('joins values by tabs, one line per row, in pieces that end at a row boundary', () => {
+  it('joins values by tabs, one line per row, in chunks that end at a row boundary', () => {
     expect(copyLines([['a', 1, null], ['b\tc', 2n, true]])).toEqual(['a\t1\t\\N\nb\\tc\t2\tt\n']);
     expect(copyLines([])).toEqual([]);
     const long = 'x'.repeat(1_000);
-    const rows = Array.from({ length: Math.ceil((3 * copyChunkCharactersMax) / 1_000) }, (_, index) => [long, index]);
-    const pieces = copyLines(rows);
-    expect(pieces.length).toBeGreaterThan(2);
-    for (const piece of pieces) expect(piece.endsWith('\n')).toBe(true);
-    const lines = pieces.join('').split('\n');
+    const rows = Array.from({ length: Math.ceil((3 * copyChunkBytesMax) / 1_000) }, (_, index) => [long, index]);
+    const chunks = copyLines(rows);
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const chunk of chunks) expect(chunk.endsWith('\n')).toBe(true);
+    const lines = chunks.join('').split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toEqual(rows.map(([text, index]) => `${text}\t${index}`));
+  });
+
+  it('keeps multi-byte characters whole and gives a row longer than a chunk a chunk of its own', () => {
+    const wide = 'é€😀'.repeat(Math.ceil(copyChunkBytesMax / 6));
+    const rows = [['before', 1], [wide, 2], ['ünïcode', 3]];
+    const chunks = copyChunks(rows, (row) => row.map(copyText).join('\t') + '\n');
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(`before\t1\n${wide}\t2\nünïcode\t3\n`);
+    for (const chunk of chunks) expect(chunk.toString('utf8').endsWith('\n')).toBe(true);
+    expect(chunks.some((chunk) => chunk.length > copyChunkBytesMax)).toBe(true);
   });
 
   it('writes transfer and entry rows field by field exactly as the generic encoding would', () => {
@@ -68,6 +78,15 @@ describe('COPY text encoding', () => {
       balanceAfter: -123_456_789_012n, occurredAt: '2026-11-23T01:02:03.456Z',
     };
     expect(entryLine(entry)).toBe(copyLines([entryValues(entry)]).join(''));
-    expect(copyPieces([entry, entry], entryLine)).toEqual([entryLine(entry) + entryLine(entry)]);
+    expect(copyChunks([entry, entry], entryLine).map((chunk) => chunk.toString('utf8'))).toEqual([entryLine(entry) + entryLine(entry)]);
+  });
+
+  it('made a slice at a time, gives the same chunks as in one go', async () => {
+    const rows = Array.from({ length: 1_000 }, (_, index) => [`row-${index}`, index, index % 3 === 0 ? null : `données ${index}`]);
+    const line = (row: readonly CopyValue[]) => row.map(copyText).join('\t') + '\n';
+    const whole = Buffer.concat(copyChunks(rows, line));
+    expect(Buffer.concat(await runInSlices(copyChunkSteps(rows, line, 7)))).toEqual(whole);
+    expect(Buffer.concat(runAtOnce(copyChunkSteps(rows, line, 1)))).toEqual(whole);
+    expect(whole.toString('utf8').split('\n')).toHaveLength(rows.length + 1);
   });
 });

@@ -11,7 +11,7 @@ import { sql, type Kysely } from 'kysely';
 import { encodeEnvelopeMessage, type EnvelopeInput } from '../common/events/envelope.ts';
 import type { LedgerEvent } from '../writer/ledger/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/isolation.ts';
-import { applyBatch, prepareBatch, type ApplyOutcome, type PreparedBatch } from './batch-apply.ts';
+import { applyBatch, prepareBatch, type ApplyOutcome, type PreparedBatch, type WritingStage } from './batch-apply.ts';
 import type { PartitionMessage } from './batch-selection.ts';
 import { PartitionCache } from './partition-cache.ts';
 import { asConsumed, dumpVersion } from './test/read-model-dump.ts';
@@ -98,20 +98,24 @@ describe('applyBatch with a partition cache', () => {
     for (let start = 0; start < messages.length; start += 300) chunks.push(messages.slice(start, start + 300));
     const cache = new PartitionCache();
     const outcomes: ApplyOutcome[] = [];
-    let ahead: PreparedBatch | undefined;
-    let hooks = 0;
+    let ahead: Promise<PreparedBatch | undefined> | undefined;
+    const stagesSeen: WritingStage[][] = [];
     for (let index = 0; index < chunks.length; index += 1) {
       const next = chunks[index + 1];
-      const whileWriting = next === undefined ? undefined : () => {
-        hooks += 1;
-        ahead = prepareBatch(shard, next, cache);
+      const stages: WritingStage[] = [];
+      stagesSeen.push(stages);
+      // Folded ahead while the rows are copied for even batches, once the statement is sent for odd ones.
+      const foldAt: WritingStage = index % 2 === 0 ? 'copying' : 'statement';
+      const whileWriting = next === undefined ? undefined : (stage: WritingStage) => {
+        stages.push(stage);
+        if (stage === foldAt) ahead = prepareBatch(shard, next, cache);
       };
-      const prepared = ahead;
+      const prepared = await ahead;
       ahead = undefined;
       outcomes.push(await applyBatch(db, { shard, messages: chunks[index]!, target: { kind: 'live' }, cache, prepared, whileWriting }));
     }
     expect(outcomes.every((outcome) => outcome.stop === undefined)).toBe(true);
-    expect(hooks).toBe(chunks.length - 1);
+    expect(stagesSeen).toEqual(chunks.map((_, index) => (index < chunks.length - 1 ? ['copying', 'statement'] : [])));
     // The first batch starts from an empty cache (reads Postgres); every later one was folded ahead.
     expect(outcomes.map((outcome) => outcome.foldedAhead)).toEqual(chunks.map((_, index) => index > 0));
     expect(withoutShard(await dumpShard(db, shard))).toBe(withoutShard(await dumpShard(db, 1)));
@@ -130,7 +134,7 @@ describe('applyBatch with a partition cache', () => {
       const first = await applyBatch(db, { shard, messages: messages.slice(0, 400), target: { kind: 'live' }, cache });
       expect(first.stop).toBeUndefined();
       const second = messages.slice(400, 800);
-      const prepared = prepareBatch(shard, second, cache);
+      const prepared = await prepareBatch(shard, second, cache);
       expect(prepared?.checkpoint).toBe(first.checkpointAfter);
       await inBetween(cache, second);
       const outcome = await applyBatch(db, { shard, messages: second, target: { kind: 'live' }, cache, prepared });

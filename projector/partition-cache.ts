@@ -16,7 +16,7 @@
  *
  * Both maps are bounded (least recently touched entries go first).
  */
-import type { AccountRow, BatchFold, ExistingTransfer } from './batch-fold.ts';
+import type { AccountRow, BatchFold, ExistingTransfer, LoadedRows } from './batch-fold.ts';
 
 export const cachedAccountsMax = 200_000;
 export const cachedPendingTransfersMax = 200_000;
@@ -68,6 +68,15 @@ export class PartitionCache {
 
   pendingTransfer(id: string): ExistingTransfer | undefined {
     return this.#pendingTransfers.get(id);
+  }
+
+  /**
+   * The cache as rows a fold looks up (batch-fold.ts): the live maps, not a copy — they change
+   * when the cache advances or is cleared, and a fold made across such a change is not used
+   * (batch-apply.ts checks the checkpoint it was made at).
+   */
+  rows(): LoadedRows {
+    return { accounts: this.#accounts, transfers: this.#pendingTransfers };
   }
 
   get size(): { accounts: number; pendingTransfers: number } {

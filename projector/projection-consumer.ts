@@ -9,7 +9,7 @@
  * `eachBatch` only decodes the fetched messages and appends them to the partition's queue (bounded:
  * `queuedMessagesMax`, it waits for room) and a worker per partition applies the queue in chunks of
  * at most `eventsPerBatch` messages, each chunk one Postgres transaction (batch-apply.ts); while
- * Postgres executes one chunk's last statement, the worker folds the next one ahead. Queues
+ * Postgres writes one chunk, the worker folds the next one ahead. Queues
  * are never dropped while a partition runs: after a rebalance the seek re-delivers from the
  * checkpoint, and what is already applied is skipped by seq, so no message can fall between
  * Kafka's position and the queue.
@@ -28,7 +28,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeEnvelope } from '../common/events/envelope.ts';
 import type { Logger } from '../common/logger.ts';
-import { applyBatch, eventsPerBatchMax, prepareBatch, type ApplyOutcome, type ApplyTarget, type PreparedBatch } from './batch-apply.ts';
+import { applyBatch, eventsPerBatchMax, prepareBatch, type ApplyOutcome, type ApplyTarget, type PreparedBatch, type WritingStage } from './batch-apply.ts';
 import type { PartitionMessage } from './batch-selection.ts';
 import { PartitionCache } from './partition-cache.ts';
 import { describeStop, type PartitionStop } from './partition-stop.ts';
@@ -85,7 +85,7 @@ interface PartitionQueue {
   arrived: (() => void) | undefined;
   worker: Promise<void> | undefined;
   /** The next batch, taken from `messages` while the previous one was written, folded ahead if it could be. */
-  ahead: { readonly messages: PartitionMessage[]; readonly prepared: PreparedBatch | undefined } | undefined;
+  ahead: { readonly messages: PartitionMessage[]; readonly prepared: Promise<PreparedBatch | undefined> } | undefined;
   /** Rows this process committed for the partition (valid only at its own last checkpoint). */
   readonly cache: PartitionCache;
   /**
@@ -267,17 +267,26 @@ export class ProjectionConsumer {
       queue.ahead = undefined;
       const messages = ahead?.messages ?? queue.messages.splice(0, this.#eventsPerBatch);
       queue.drained?.();
+      // Folded ahead while the previous batch was written (see below); undefined if it could not be.
+      const prepared = ahead === undefined ? undefined : await ahead.prepared;
+      if (!this.#running || this.#stops.has(shard)) break;
       const started = performance.now();
-      // While Postgres executes this batch's last statement, the next batch is taken from the
-      // queue and folded from the cache (prepareBatch), so JavaScript and Postgres overlap.
+      // While Postgres writes this batch, the next one is taken from the queue and folded from the
+      // cache (prepareBatch), so JavaScript and Postgres overlap. A partition that is behind (a
+      // full batch queued) folds it while this batch's rows are copied, the longest part of a large
+      // batch; a caught-up one waits until this batch's last statement is sent, to take all that
+      // has arrived by then (latency).
       let writing = true;
-      const whileWriting = (): void => {
-        if (!writing || !this.#running || this.#stops.has(shard) || queue.messages.length === 0) return;
+      const whileWriting = (stage: WritingStage): void => {
+        if (!writing || queue.ahead !== undefined || !this.#running || this.#stops.has(shard)) return;
+        if (queue.messages.length === 0 || (stage === 'copying' && queue.messages.length < this.#eventsPerBatch)) return;
         const next = queue.messages.splice(0, this.#eventsPerBatch);
         queue.drained?.();
-        queue.ahead = { messages: next, prepared: prepareBatch(shard, next, queue.cache) };
+        // A failure here is a bug the batch's own fold meets again in its transaction, which
+        // reports it with the partition and seq: the fold made ahead is simply not used.
+        queue.ahead = { messages: next, prepared: prepareBatch(shard, next, queue.cache).catch(() => undefined) };
       };
-      const outcome = await applyBatch(db, { shard, messages, target, cache: queue.cache, prepared: ahead?.prepared, whileWriting }).finally(() => (writing = false));
+      const outcome = await applyBatch(db, { shard, messages, target, cache: queue.cache, prepared, whileWriting }).finally(() => (writing = false));
       const seconds = (performance.now() - started) / 1_000;
       if (outcome.applied > 0) {
         metrics.batchEvents.observe(labels, outcome.applied);

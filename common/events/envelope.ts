@@ -128,54 +128,66 @@ export function encodeEnvelopeMessage(input: EnvelopeInput): EnvelopeMessage {
 }
 
 /** Parses and validates one consumed message. Never throws for bad input. */
+// The consumer decodes every message it reads: no closures or throwaway strings per call.
 export function decodeEnvelope(message: ConsumedMessage): EnvelopeDecodeResult {
-  const early = (code: EnvelopeDecodeErrorCode, field: string, reason: string): EnvelopeDecodeResult => ({ ok: false, error: { code, field, reason, shard: undefined, seq: undefined } });
-  if (message.value === null) return early('invalid_envelope', 'value', 'is empty (tombstone)');
+  if (message.value === null) return decodeFailure('invalid_envelope', 'value', 'is empty (tombstone)', undefined, undefined);
   let json: unknown;
   try {
     json = JSON.parse(typeof message.value === 'string' ? message.value : message.value.toString('utf8'));
   } catch (error) {
-    return early('invalid_envelope', 'value', `is not JSON: ${(error as Error).message}`);
+    return decodeFailure('invalid_envelope', 'value', `is not JSON: ${(error as Error).message}`, undefined, undefined);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return early('invalid_envelope', 'value', 'must be a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return decodeFailure('invalid_envelope', 'value', 'must be a JSON object', undefined, undefined);
   const root = json as Record<string, unknown>;
-  const integer = (key: string, min: number, max: number): number | undefined => {
-    const value = root[key];
-    return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined;
-  };
   // Shard and seq first, so every later error can name them.
-  const shard = integer('shard', 0, shardMax);
-  const seq = integer('seq', 1, Number.MAX_SAFE_INTEGER);
-  const fail = (code: EnvelopeDecodeErrorCode, field: string, reason: string): EnvelopeDecodeResult => ({ ok: false, error: { code, field, reason, shard, seq } });
-  if (shard === undefined) return fail('invalid_envelope', 'shard', `must be an integer in 0..${shardMax}`);
-  if (seq === undefined) return fail('invalid_envelope', 'seq', 'must be a positive integer');
-  if (root.v !== envelopeVersion) return fail('unsupported_envelope_version', 'v', `must be ${envelopeVersion}, got ${JSON.stringify(root.v)}`);
-  const raftIndex = integer('raftIndex', 0, Number.MAX_SAFE_INTEGER);
-  if (raftIndex === undefined) return fail('invalid_envelope', 'raftIndex', 'must be a non-negative integer');
-  const raftTerm = integer('raftTerm', 0, Number.MAX_SAFE_INTEGER);
-  if (raftTerm === undefined) return fail('invalid_envelope', 'raftTerm', 'must be a non-negative integer');
+  const shard = integerIn(root.shard, 0, shardMax);
+  const seq = integerIn(root.seq, 1, Number.MAX_SAFE_INTEGER);
+  if (shard === undefined) return decodeFailure('invalid_envelope', 'shard', `must be an integer in 0..${shardMax}`, shard, seq);
+  if (seq === undefined) return decodeFailure('invalid_envelope', 'seq', 'must be a positive integer', shard, seq);
+  if (root.v !== envelopeVersion) return decodeFailure('unsupported_envelope_version', 'v', `must be ${envelopeVersion}, got ${JSON.stringify(root.v)}`, shard, seq);
+  const raftIndex = integerIn(root.raftIndex, 0, Number.MAX_SAFE_INTEGER);
+  if (raftIndex === undefined) return decodeFailure('invalid_envelope', 'raftIndex', 'must be a non-negative integer', shard, seq);
+  const raftTerm = integerIn(root.raftTerm, 0, Number.MAX_SAFE_INTEGER);
+  if (raftTerm === undefined) return decodeFailure('invalid_envelope', 'raftTerm', 'must be a non-negative integer', shard, seq);
   const commandId = root.commandId;
-  if (typeof commandId !== 'string' || commandId.length === 0) return fail('invalid_envelope', 'commandId', 'must be a non-empty string');
+  if (typeof commandId !== 'string' || commandId.length === 0) return decodeFailure('invalid_envelope', 'commandId', 'must be a non-empty string', shard, seq);
   const eventId = root.eventId;
-  if (typeof eventId !== 'string' || !eventId.startsWith(`${commandId}:`) || !/^\d+$/.test(eventId.slice(commandId.length + 1))) {
-    return fail('invalid_envelope', 'eventId', 'must be `${commandId}:${n}`');
-  }
+  if (typeof eventId !== 'string' || !isEventIdOf(eventId, commandId)) return decodeFailure('invalid_envelope', 'eventId', 'must be `${commandId}:${n}`', shard, seq);
   const occurredAt = root.occurredAt;
   if (typeof occurredAt !== 'string' || !isoUtcMillisPattern.test(occurredAt) || Number.isNaN(Date.parse(occurredAt))) {
-    return fail('invalid_envelope', 'occurredAt', 'must be an ISO-8601 UTC timestamp with milliseconds');
+    return decodeFailure('invalid_envelope', 'occurredAt', 'must be an ISO-8601 UTC timestamp with milliseconds', shard, seq);
   }
   let event: LedgerEvent;
   try {
     event = decodeEvent({ type: root.type, data: root.data });
   } catch (error) {
-    if (error instanceof EventDecodeError) return fail('invalid_event', error.field, error.message.replace(`invalid event: ${error.field} `, ''));
+    if (error instanceof EventDecodeError) return decodeFailure('invalid_event', error.field, error.message.replace(`invalid event: ${error.field} `, ''), shard, seq);
     throw error;
   }
   const headerSeq = headerText(message.headers?.seq);
-  if (headerSeq !== undefined && headerSeq !== String(seq)) return fail('invalid_envelope', 'headers.seq', `${headerSeq} differs from the value's seq`);
+  if (headerSeq !== undefined && headerSeq !== String(seq)) return decodeFailure('invalid_envelope', 'headers.seq', `${headerSeq} differs from the value's seq`, shard, seq);
   const headerType = headerText(message.headers?.type);
-  if (headerType !== undefined && headerType !== event.type) return fail('invalid_envelope', 'headers.type', `${headerType} differs from the value's type`);
+  if (headerType !== undefined && headerType !== event.type) return decodeFailure('invalid_envelope', 'headers.type', `${headerType} differs from the value's type`, shard, seq);
   return { ok: true, envelope: { v: envelopeVersion, shard, seq, raftIndex, raftTerm, eventId, type: event.type, occurredAt, commandId, event } };
+}
+
+function decodeFailure(code: EnvelopeDecodeErrorCode, field: string, reason: string, shard: number | undefined, seq: number | undefined): EnvelopeDecodeResult {
+  return { ok: false, error: { code, field, reason, shard, seq } };
+}
+
+function integerIn(value: unknown, min: number, max: number): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined;
+}
+
+/** `${commandId}:${n}` with n one or more decimal digits. */
+function isEventIdOf(eventId: string, commandId: string): boolean {
+  const digitsAt = commandId.length + 1;
+  if (eventId.length <= digitsAt || !eventId.startsWith(commandId) || eventId.charCodeAt(commandId.length) !== 58 /* ':' */) return false;
+  for (let at = digitsAt; at < eventId.length; at += 1) {
+    const code = eventId.charCodeAt(at);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
 }
 
 function headerText(header: Buffer | string | (Buffer | string)[] | undefined): string | undefined {

@@ -37,7 +37,10 @@ describe('event envelope', () => {
     expect(decodeEnvelope({ value: valueOf({ seq: 0 }) })).toMatchObject({ ok: false, error: { field: 'seq', shard: 2, seq: undefined } });
     expect(decodeEnvelope({ value: valueOf({ v: 2 }) })).toMatchObject({ ok: false, error: { code: 'unsupported_envelope_version', field: 'v', shard: 2, seq: 41 } });
     expect(decodeEnvelope({ value: valueOf({ occurredAt: '2026-11-22T10:00:00Z' }) })).toMatchObject({ ok: false, error: { field: 'occurredAt', seq: 41 } });
-    expect(decodeEnvelope({ value: valueOf({ eventId: 'other:4' }) })).toMatchObject({ ok: false, error: { field: 'eventId' } });
+    for (const eventId of ['other:4', 'req-9:', 'req-9', 'req-9x4', 'req-9:4a', 'req-9:-1', 'req-9::4', 'req-']) {
+      expect(decodeEnvelope({ value: valueOf({ eventId }) }), eventId).toMatchObject({ ok: false, error: { field: 'eventId', seq: 41 } });
+    }
+    expect(decodeEnvelope({ value: valueOf({ eventId: 'req-9:1234567' }) })).toMatchObject({ ok: true });
     expect(decodeEnvelope({ value: valueOf({ type: 'AccountDeleted' }) })).toEqual({ ok: false, error: { code: 'invalid_event', field: 'type', reason: 'is not a ledger event type: "AccountDeleted"', shard: 2, seq: 41 } });
     expect(decodeEnvelope({ value: valueOf({ data: { ...JSON.parse(encodeEnvelopeMessage(input).value).data, amount: '1.5' } }) })).toEqual({
       ok: false, error: { code: 'invalid_event', field: 'data.amount', reason: 'must be a decimal string in 1..2^63-1', shard: 2, seq: 41 },
