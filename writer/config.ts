@@ -44,6 +44,10 @@ export const writerSettings = {
     env: 'WRITER_SNAPSHOT_EVERY_ENTRIES', schema: Type.Integer({ minimum: 16, maximum: 10_000_000 }), default: '20000',
     description: 'take a snapshot (and compact the log up to the published watermark) after this many applied entries, once they also add up to half the size of the last snapshot',
   }),
+  electionTimeoutMs: setting({
+    env: 'WRITER_ELECTION_TIMEOUT_MS', schema: Type.Integer({ minimum: 100, maximum: 60_000 }), default: '1000',
+    description: 'a follower that hears nothing from the leader for a random time between this and twice this campaigns (heartbeats go every 30 ms); keep it well above the longest pause a busy node shows',
+  }),
   failpoint: setting({
     env: 'WRITER_FAILPOINT', schema: Type.Object({ killAfterCommittedTransactions: Type.Integer({ minimum: 1 }) }), optional: true, parse: parsePublisherFailpoint,
     description: 'TEST ONLY: publisher-after-commit:<n> SIGKILLs the node right after its n-th committed Kafka transaction, before the watermark is proposed',

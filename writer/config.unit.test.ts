@@ -8,6 +8,14 @@ describe('writer config', () => {
     expect(config.nodeId).toBe('2');
     expect(config.peers).toEqual({ 1: '127.0.0.1:7101', 2: '127.0.0.1:7102', 3: '127.0.0.1:7103' });
     expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092']);
+    expect(config.electionTimeoutMs).toBe(1_000);
+  });
+
+  it('takes an election timeout from 100 ms to 60 s and names the variable otherwise', () => {
+    expect(loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_ELECTION_TIMEOUT_MS: '300' }).electionTimeoutMs).toBe(300);
+    for (const bad of ['99', '60001', '1.5', 'soon']) {
+      expect(() => loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_ELECTION_TIMEOUT_MS: bad })).toThrow(new RegExp(`WRITER_ELECTION_TIMEOUT_MS="${bad.replace('.', '\\.')}"`));
+    }
   });
 
   it('rejects a node id that is not one of the peers, and client urls that name other ids', () => {

@@ -7,7 +7,7 @@ import { loadWriterConfig } from './config.ts';
 import { buildWriterApp } from './http/app.ts';
 import { createWriterMetrics } from './http/metrics.ts';
 import { openNode } from './node/open-node.ts';
-import { WriterNode } from './node/writer-node.ts';
+import { WriterNode, writerNodeLimitsDefault } from './node/writer-node.ts';
 import { PublisherSupervisor } from './publisher/publisher-supervisor.ts';
 import { PeerTransport } from './transport/peer-transport.ts';
 
@@ -16,6 +16,7 @@ try {
   const config = loadWriterConfig();
   const log = createLogger('writer', config.logLevel, { nodeId: config.nodeId, shard: config.shard });
   const voters = Object.keys(config.peers).sort();
+  const electionTicks = Math.ceil(config.electionTimeoutMs / writerNodeLimitsDefault.tickMs);
   const opened = openNode({ dataDir: config.dataDir, clusterId: config.clusterId, nodeId: config.nodeId, voters, bootstrap: config.bootstrap, log });
   const transport = new PeerTransport({
     nodeId: config.nodeId, clusterId: config.clusterId, listen: { host: config.peerHost, port: config.peerPort }, peers: config.peers, log,
@@ -48,10 +49,12 @@ try {
     raft: {
       id: config.nodeId,
       start: opened.start,
-      // One tick = 10 ms: elections after 300–600 ms of silence, heartbeats every 30 ms. Shorter
-      // timeouts caused needless elections while a node applied large batches on a busy machine.
-      electionTicksMin: 30,
-      electionTicksMax: 60,
+      // One tick = 10 ms (writerNodeLimitsDefault.tickMs): elections after WRITER_ELECTION_TIMEOUT_MS
+      // to twice that of silence (1–2 s by default, etcd's default is 1 s), heartbeats every 30 ms.
+      // 300–600 ms caused needless elections: a leader of a busy 2-core machine stalled 0.4–1 s
+      // (a major GC on a large heap plus a large request handled in one turn).
+      electionTicksMin: electionTicks,
+      electionTicksMax: 2 * electionTicks,
       heartbeatTicks: 3,
       committedEntriesPerReadyMax: 64,
       entriesPerMessageMax: 256,
