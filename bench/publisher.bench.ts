@@ -32,6 +32,7 @@ import type { CommittedEventSource } from '../writer/publisher/committed-event-s
 import { EventPublisher } from '../writer/publisher/event-publisher.ts';
 import { machineFacts, median, writeBenchSummary, type BenchFigure } from './report/bench-summary.ts';
 import { format, percentile, progress, runLoad } from './support/load.ts';
+import { CpuShare, describeCores } from './support/process-cpu.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 60_000);
@@ -70,6 +71,8 @@ interface RunResult {
   readonly slopeLastHalf: number;
   readonly bounded: boolean;
   readonly drainedMs: number;
+  /** Cores used during the run per process (writers, broker, bench) and by the machine. */
+  readonly cores: ReadonlyMap<string, number>;
 }
 
 /** Least-squares slope of lag in events over time, events per second. */
@@ -86,7 +89,7 @@ function slope(samples: readonly Sample[]): number {
   return denominator === 0 ? 0 : (numerator / denominator) * 1000;
 }
 
-function analyse(samples: readonly Sample[], drainedMs: number): RunResult {
+function analyse(samples: readonly Sample[], drainedMs: number, cores: ReadonlyMap<string, number>): RunResult {
   const first = samples[0]!;
   const last = samples.at(-1)!;
   const seconds = (last.atMs - first.atMs) / 1000;
@@ -106,6 +109,7 @@ function analyse(samples: readonly Sample[], drainedMs: number): RunResult {
     slopeLastHalf,
     bounded: slopeLastHalf < 0.01 * Math.max(1, offeredPerSecond),
     drainedMs,
+    cores,
   };
 }
 
@@ -113,7 +117,8 @@ function describeRun(label: string, result: RunResult): string {
   return `${label}: offered ${format(result.offeredPerSecond)} events/s, published ${format(result.publishedPerSecond)} events/s; ` +
     `lag events p50 ${format(result.lagEventsP50)} p99 ${format(result.lagEventsP99)} max ${format(result.lagEventsMax)}; ` +
     `lag ms p50 ${format(result.lagMsP50)} p99 ${format(result.lagMsP99)} max ${format(result.lagMsMax)}; ` +
-    `slope first half ${format(result.slopeFirstHalf)} events/s, last half ${format(result.slopeLastHalf)} events/s → ${result.bounded ? 'bounded' : 'GROWING'}; drained ${format(result.drainedMs)} ms after the load stopped`;
+    `slope first half ${format(result.slopeFirstHalf)} events/s, last half ${format(result.slopeLastHalf)} events/s → ${result.bounded ? 'bounded' : 'GROWING'}; drained ${format(result.drainedMs)} ms after the load stopped; ` +
+    `CPU cores used: ${describeCores(result.cores)}`;
 }
 
 /** Samples every 100 ms until `done` resolves; prints progress every 5 s. */
@@ -137,13 +142,14 @@ async function sampleWhile(done: Promise<unknown>, sample: () => Promise<Omit<Sa
   return samples;
 }
 
-async function provideKafka(): Promise<{ brokers: string[]; stop: () => Promise<void>; how: string }> {
+async function provideKafka(): Promise<{ brokers: string[]; pid?: number; stop: () => Promise<void>; how: string }> {
   if (process.env.KAFKA_BROKERS) return { brokers: parseBrokers(process.env.KAFKA_BROKERS), stop: async () => undefined, how: `KAFKA_BROKERS=${process.env.KAFKA_BROKERS}` };
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ledger-bench-publisher-kafka-'));
   progress('starting a private local Kafka broker from the jars');
   const broker: LocalKafka = await startLocalKafka({ dataDir, port: await freePort(), controllerPort: await freePort(), heapMb: 1024, log });
   return {
     brokers: broker.brokers,
+    pid: broker.pid,
     how: `private local KRaft broker (${broker.brokers.join(',')})`,
     stop: async () => {
       await broker.stop();
@@ -174,7 +180,7 @@ async function leaderSample(cluster: WriterCluster, current: { leader: WriterPro
   return { lastSeq: leading.lastSeq, publishedSeq, lagEvents, lagMs: leading.publisher.lagMs ?? 0 };
 }
 
-async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
+async function benchWriterCluster(brokers: string[], brokerPid: number | undefined): Promise<RunResult[]> {
   const topic = uniqueTopic('bench-publisher-writer');
   const cluster = await WriterCluster.create(3, { ...publisherEnvironment(brokers, topic), LOG_LEVEL: writerLogLevel });
   const results: RunResult[] = [];
@@ -192,6 +198,8 @@ async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
     for (let run = 1; run <= runs; run += 1) {
       const electionsBefore = current.elections;
       const stallsBefore = await cluster.tickStalls();
+      const cpu = new CpuShare(processIds([...cluster.nodes.map((node) => [`writer-${node.id}`, node.process?.child.pid] as const), ['broker', brokerPid], ['bench', process.pid]]));
+      cpu.start();
       progress(`writer run ${run}/${runs}: offering ${format(offeredEventsPerSecond)} transfers/s in batches of ${format(batchItems)} for ${durationMs / 1000} s`);
       const load = runLoad({
         concurrency: inFlightMax, durationMs, ratePerSecond: offeredEventsPerSecond / batchItems,
@@ -206,16 +214,17 @@ async function benchWriterCluster(brokers: string[]): Promise<RunResult[]> {
       });
       const samples = await sampleWhile(load, () => leaderSample(cluster, current), `writer run ${run}`);
       const loadResult = await load;
+      const cores = cpu.stop();
       const drainStarted = performance.now();
       let drained = await leaderSample(cluster, current);
       while (drained?.lagEvents !== 0 && performance.now() - drainStarted < drainWaitMsMax) {
         await new Promise((resolve) => setTimeout(resolve, 50));
         drained = await leaderSample(cluster, current);
       }
-      const result = analyse(samples, performance.now() - drainStarted);
+      const result = analyse(samples, performance.now() - drainStarted, cores);
       results.push(result);
       const stalls = await cluster.tickStallsSince(stallsBefore);
-      progress(`${describeRun(`writer run ${run}`, result)}; request errors ${loadResult.errors}; leader changes ${current.elections - electionsBefore}; event-loop stalls ≥ 100 ms per node (${stalls})`);
+      progress(`${describeRun(`writer run ${run}`, result)}; request errors ${loadResult.errors}; leader changes ${current.elections - electionsBefore} (leading at the end: writer-${current.leader.id}); event-loop stalls ≥ 100 ms per node (${stalls})`);
     }
   } finally {
     if (writerLogLevel !== 'error') {
@@ -268,7 +277,7 @@ class FedEventSource implements CommittedEventSource {
   }
 }
 
-async function benchPublisherAlone(brokers: string[]): Promise<RunResult[]> {
+async function benchPublisherAlone(brokers: string[], brokerPid: number | undefined): Promise<RunResult[]> {
   const kafka = createKafka({ clientId: 'bench-publisher', brokers, log });
   const results: RunResult[] = [];
   for (let run = 1; run <= runs; run += 1) {
@@ -282,6 +291,8 @@ async function benchPublisherAlone(brokers: string[]): Promise<RunResult[]> {
     publisher.start();
     while (publisher.publishedSeq === null) await new Promise((resolve) => setTimeout(resolve, 50));
     progress(`publisher-alone run ${run}/${runs}: feeding ${format(offeredEventsPerSecond)} events/s (${eventsPerTick} per ${tickMs} ms tick) for ${durationMs / 1000} s`);
+    const cpu = new CpuShare(processIds([['broker', brokerPid], ['bench (publisher)', process.pid]]));
+    cpu.start();
     const started = performance.now();
     const feeding = new Promise<void>((resolve) => {
       const timer = setInterval(() => {
@@ -300,14 +311,19 @@ async function benchPublisherAlone(brokers: string[]): Promise<RunResult[]> {
       const stats = publisher.stats();
       return { lastSeq: source.lastSeq(), publishedSeq: stats.publishedSeq ?? 0, lagEvents: stats.lagEvents ?? 0, lagMs: stats.lagMs ?? 0 };
     }, `publisher-alone run ${run}`);
+    const cores = cpu.stop();
     const drainStarted = performance.now();
     while (publisher.publishedSeq !== source.lastSeq() && performance.now() - drainStarted < drainWaitMsMax) await new Promise((resolve) => setTimeout(resolve, 20));
-    const result = analyse(samples, performance.now() - drainStarted);
+    const result = analyse(samples, performance.now() - drainStarted, cores);
     await publisher.stop();
     results.push(result);
     progress(`${describeRun(`publisher-alone run ${run}`, result)}; retries ${publisher.stats().retries}`);
   }
   return results;
+}
+
+function processIds(entries: readonly (readonly [string, number | undefined])[]): Map<string, number> {
+  return new Map(entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
 }
 
 function figures(prefix: string, label: string, results: readonly RunResult[]): BenchFigure[] {
@@ -320,15 +336,31 @@ function figures(prefix: string, label: string, results: readonly RunResult[]): 
     { name: `${label}: lag max`, unit: 'ms', ...of((result) => result.lagMsMax) },
     { name: `${label}: lag p99`, unit: 'events', ...of((result) => result.lagEventsP99) },
     { name: `${label}: lag slope, last half of the run`, unit: 'events/s', ...of((result) => result.slopeLastHalf), target: { kind: 'max', value: offeredEventsPerSecond * 0.01 } },
+    ...coreFigures(label, results),
   ].map((figure) => ({ ...figure, name: `${prefix} ${figure.name}`.trim() }) as BenchFigure);
+}
+
+/** Cores used per group of processes (writer-* summed), where every run measured them. */
+function coreFigures(label: string, results: readonly RunResult[]): { name: string; unit: string; value: number; runs: number[] }[] {
+  const groups = new Map<string, number[]>();
+  for (const result of results) {
+    const perGroup = new Map<string, number>();
+    for (const [name, cores] of result.cores) {
+      const group = name.startsWith('writer-') ? 'writers' : name;
+      perGroup.set(group, (perGroup.get(group) ?? 0) + cores);
+    }
+    for (const [group, cores] of perGroup) groups.set(group, [...(groups.get(group) ?? []), cores]);
+  }
+  return [...groups].filter(([, values]) => values.length === results.length)
+    .map(([group, values]) => ({ name: `${label}: CPU cores used, ${group}`, unit: 'cores', value: median(values), runs: values }));
 }
 
 const loadAtStart = os.loadavg();
 const kafka = await provideKafka();
 try {
   progress(`Kafka: ${kafka.how}; load average ${loadAtStart.map((load) => load.toFixed(2)).join(' ')}`);
-  const writer = phases.has('writer') ? await benchWriterCluster(kafka.brokers) : [];
-  const alone = phases.has('alone') ? await benchPublisherAlone(kafka.brokers) : [];
+  const writer = phases.has('writer') ? await benchWriterCluster(kafka.brokers, kafka.pid) : [];
+  const alone = phases.has('alone') ? await benchPublisherAlone(kafka.brokers, kafka.pid) : [];
   console.log('\n== publisher benchmark ==');
   for (const [index, result] of writer.entries()) console.log(describeRun(`writer cluster run ${index + 1}`, result));
   for (const [index, result] of alone.entries()) console.log(describeRun(`publisher alone run ${index + 1}`, result));

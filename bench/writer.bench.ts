@@ -20,6 +20,7 @@ import { etcdPut, requireEtcd, startEtcdCluster } from './support/etcd-cluster.t
 import { machineFacts, writeBenchSummary } from './report/bench-summary.ts';
 import { postText } from './support/http-client.ts';
 import { format, median, percentile, progress, runLoad, type LoadResult } from './support/load.ts';
+import { CpuShare, describeCores } from './support/process-cpu.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 8_000);
@@ -83,6 +84,25 @@ async function fsyncNote(leader: WriterProcess, before: number, result: ReturnTy
  * etcd and Postgres are measured minutes — not a whole benchmark — apart from us on this shared
  * machine, whose load changes by the minute.
  */
+/**
+ * Runs a phase while measuring how the cores were shared: every writer process, this process (the
+ * load generator), the rest of the machine; and the writers' CPU per item (µs), which bounds the
+ * rate this machine can reach whatever the code's latency.
+ */
+async function withCpuShare(cluster: WriterCluster, phase: () => Promise<LoadResult>): Promise<{ result: LoadResult; note: string }> {
+  const cpu = new CpuShare(new Map([
+    ...cluster.nodes.flatMap((node) => (node.process?.child.pid === undefined ? [] : [[`writer-${node.id}`, node.process.child.pid] as const])),
+    ['generator', process.pid] as const,
+  ]));
+  cpu.start();
+  const result = await phase();
+  const cores = cpu.stop();
+  const writers = [...cores].filter(([name]) => name.startsWith('writer-')).reduce((sum, [, value]) => sum + value, 0);
+  const itemsPerSecond = result.items / result.seconds;
+  const perItemUs = itemsPerSecond > 0 ? (writers / itemsPerSecond) * 1e6 : 0;
+  return { result, note: `; CPU cores used: ${describeCores(cores)}; writers' CPU ${format(perItemUs, 1)} µs per transfer` };
+}
+
 async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<Record<string, number[]>> {
   // The consensus and ledger path alone, as etcd is measured: no Kafka publisher on the leader
   // (bench:publisher measures that stage; without a broker it would only retry in the background).
@@ -107,7 +127,7 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
       if (phases.has('batched')) {
       await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
-      const batched = summarize(await runLoad({
+      const batchedRun = await withCpuShare(cluster, () => runLoad({
         concurrency: batchConcurrency, durationMs,
         operation: async () => {
           const parts: string[] = [];
@@ -120,16 +140,17 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
           return batchItems;
         },
       }));
+      const batched = summarize(batchedRun.result);
       figures.batchedTransfersPerSecond!.push(batched.itemsPerSecond);
       figures.batchedP99Ms!.push(batched.p99);
-      progress(`run ${run}/${runs} batched (${batchItems}/request, ${batchConcurrency} clients): ${format(batched.itemsPerSecond)} transfers/s, p99 ${format(batched.p99, 1)} ms, errors ${batched.errors}${await fsyncNote(leader, fsyncsBefore, batched)}`);
+      progress(`run ${run}/${runs} batched (${batchItems}/request, ${batchConcurrency} clients): ${format(batched.itemsPerSecond)} transfers/s, p99 ${format(batched.p99, 1)} ms, errors ${batched.errors}${await fsyncNote(leader, fsyncsBefore, batched)}${batchedRun.note}`);
       }
 
       let halfRate = Number(process.env.BENCH_HALF_RATE ?? 0);
       if (phases.has('single')) {
       await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
-      const single = summarize(await runLoad({
+      const singleRun = await withCpuShare(cluster, () => runLoad({
         concurrency: singleConcurrency, durationMs,
         operation: async () => {
           unique += 1;
@@ -138,9 +159,10 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
           return 1;
         },
       }));
+      const single = summarize(singleRun.result);
       figures.singleRequestsPerSecond!.push(single.perSecond);
       figures.singleP99Ms!.push(single.p99);
-      progress(`run ${run}/${runs} single transfer, concurrency ${singleConcurrency}: ${format(single.perSecond)} requests/s, p50 ${format(single.p50, 1)} ms, p99 ${format(single.p99, 1)} ms, errors ${single.errors}${await fsyncNote(leader, fsyncsBefore, single)}`);
+      progress(`run ${run}/${runs} single transfer, concurrency ${singleConcurrency}: ${format(single.perSecond)} requests/s, p50 ${format(single.p50, 1)} ms, p99 ${format(single.p99, 1)} ms, errors ${single.errors}${await fsyncNote(leader, fsyncsBefore, single)}${singleRun.note}`);
       halfRate = Math.max(1, Math.floor(single.perSecond / 2));
       }
 
