@@ -29,7 +29,11 @@ export interface ScheduleLimits {
   /** Gap between the end of one fault and the next, drawn from [min, max]. */
   readonly gapMsMin: number;
   readonly gapMsMax: number;
-  /** Pause and partition lengths, drawn from [min, max]; longer than the writer's election timeout (≤ 600 ms). */
+  /**
+   * Pause and partition lengths, drawn from [min, max]: longer than the writers' longest election
+   * timeout (twice WRITER_ELECTION_TIMEOUT_MS, 2 s by default), so a paused or cut-off leader is
+   * replaced while it is away.
+   */
   readonly disruptionMsMin: number;
   readonly disruptionMsMax: number;
   /** Extra faults (beyond one of each kind), drawn from all kinds. */
@@ -40,8 +44,8 @@ export const scheduleLimitsDefault: ScheduleLimits = {
   warmUpMs: 3_000,
   gapMsMin: 3_000,
   gapMsMax: 6_000,
-  disruptionMsMin: 1_500,
-  disruptionMsMax: 3_000,
+  disruptionMsMin: 2_500,
+  disruptionMsMax: 4_000,
   extraFaults: 3,
 };
 

@@ -25,7 +25,7 @@ describe('fault schedule', () => {
         expect(schedule[index]!.atMs).toBeGreaterThanOrEqual(previous.atMs + previous.durationMs + recoveryAllowanceMs + scheduleLimitsDefault.gapMsMin);
       }
       for (const fault of schedule) {
-        if (fault.kind === 'pause_leader' || fault.kind === 'partition_node') expect(fault.durationMs).toBeGreaterThanOrEqual(1_500);
+        if (fault.kind === 'pause_leader' || fault.kind === 'partition_node') expect(fault.durationMs).toBeGreaterThanOrEqual(2_500);
         else expect(fault.durationMs).toBe(0);
       }
       expect(scheduleEndMs(schedule)).toBe(schedule.at(-1)!.atMs + schedule.at(-1)!.durationMs + recoveryAllowanceMs);

@@ -19,7 +19,7 @@ describe('chaos (bounded)', () => {
     const log = createLogger('chaos', 'warn');
     const result = await runChaos({
       seed, log,
-      limits: { warmUpMs: 2_000, gapMsMin: 1_500, gapMsMax: 2_500, disruptionMsMin: 1_500, disruptionMsMax: 2_000, extraFaults: 0 },
+      limits: { warmUpMs: 2_000, gapMsMin: 1_500, gapMsMax: 2_500, disruptionMsMin: 2_500, disruptionMsMax: 3_000, extraFaults: 0 },
       workload: { writerClients: 3, linearizabilityClients: 2, readYourWritesClients: 1 },
     });
     const replay = `replay with CHAOS_SEED=${seed} or npm run chaos -- --seed ${seed} --runs 1`;
