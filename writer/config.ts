@@ -44,6 +44,10 @@ export const writerSettings = {
     env: 'WRITER_SNAPSHOT_EVERY_ENTRIES', schema: Type.Integer({ minimum: 16, maximum: 10_000_000 }), default: '20000',
     description: 'take a snapshot (and compact the log up to the published watermark) after this many applied entries, once they also add up to half the size of the last snapshot',
   }),
+  snapshotEveryBytes: setting({
+    env: 'WRITER_SNAPSHOT_EVERY_BYTES', schema: Type.Integer({ minimum: 1_048_576, maximum: 68_719_476_736 }), default: '268435456',
+    description: 'or after this many bytes of applied entries, whichever comes first (the Raft log is held in memory until a snapshot compacts it)',
+  }),
   electionTimeoutMs: setting({
     env: 'WRITER_ELECTION_TIMEOUT_MS', schema: Type.Integer({ minimum: 100, maximum: 60_000 }), default: '1000',
     description: 'a follower that hears nothing from the leader for a random time between this and twice this campaigns (heartbeats go every 30 ms); keep it well above the longest pause a busy node shows',

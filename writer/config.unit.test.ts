@@ -9,6 +9,9 @@ describe('writer config', () => {
     expect(config.peers).toEqual({ 1: '127.0.0.1:7101', 2: '127.0.0.1:7102', 3: '127.0.0.1:7103' });
     expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092']);
     expect(config.electionTimeoutMs).toBe(1_000);
+    expect(config.snapshotEveryBytes).toBe(256 * 1024 * 1024);
+    expect(loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_SNAPSHOT_EVERY_BYTES: '1048576' }).snapshotEveryBytes).toBe(1_048_576);
+    expect(() => loadWriterConfig({ WRITER_NODE_ID: '1', WRITER_SNAPSHOT_EVERY_BYTES: '1000' })).toThrow(/WRITER_SNAPSHOT_EVERY_BYTES="1000"/);
   });
 
   it('takes an election timeout from 100 ms to 60 s and names the variable otherwise', () => {

@@ -29,7 +29,7 @@ try {
     log,
     idGenerator: randomUUID,
     onJoinFloor: opened.recordJoinFloor,
-    limits: { snapshotEveryEntries: config.snapshotEveryEntries },
+    limits: { snapshotEveryEntries: config.snapshotEveryEntries, snapshotEveryBytes: config.snapshotEveryBytes },
     // The leader publishes committed events to Kafka; without a publisher nothing holds compaction back.
     ...(config.publisher === 'on' ? {
       publisher: (context) => new PublisherSupervisor({

@@ -201,6 +201,19 @@ describe('publishing from the applied log (in memory, 3 nodes)', () => {
     expect(readAll(lagging, 31)).toEqual(readAll(leader, 31));
   });
 
+  it('large entries are snapshotted and compacted by their bytes, long before the entry count is reached', async () => {
+    cluster = startInMemoryCluster(['1', '2', '3'], 15, { limits: { snapshotEveryEntries: 1_000_000, snapshotEveryBytes: 16_384 } });
+    const leader = await cluster.waitForLeader();
+    await openAccounts(leader);
+    for (let request = 0; request < 12; request += 1) {
+      const batch = Array.from({ length: 50 }, (_, index) => ({ id: `big-${request}-${index}`, debitAccountId: 'bank', creditAccountId: 'alice', amount: 1n, ledger: 1, code: 1 }));
+      expect((await leader.submit({ type: 'CreateTransfers', data: { transfers: batch } })).ok).toBe(true);
+    }
+    const nodes = [...cluster.nodes.values()];
+    await until(() => nodes.every((node) => node.stats.snapshots >= 1 && node.eventSource.firstReadableSeq() > 1), 'every node snapshotted and compacted');
+    expect(leader.stats.appliedEntries).toBeLessThan(100);
+  });
+
   it('without a publisher the log is compacted up to the snapshot and /v1/cluster says publishing is off', async () => {
     cluster = startInMemoryCluster(['1', '2', '3'], 14, { limits: { snapshotEveryEntries: 16 } });
     const leader = await cluster.waitForLeader();

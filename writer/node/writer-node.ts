@@ -94,8 +94,14 @@ export interface WriterNodeLimits {
   readonly commitWaitMsMax: number;
   /** Requests waiting for commit at once; more are refused with 503 (back-pressure). */
   readonly pendingRequestsMax: number;
-  /** Take a snapshot and compact the log after this many applied entries. */
+  /** Take a snapshot and compact the log after this many applied entries … */
   readonly snapshotEveryEntries: number;
+  /**
+   * … or after this many bytes of applied entries, whichever comes first. The Raft log is held in
+   * memory until a snapshot compacts it: 20,000 entries of a batched load (4,000 transfers, ~155 kB
+   * each; 8,190 per request, ~320 kB) would be 3–6 GB per node.
+   */
+  readonly snapshotEveryBytes: number;
   /** Rebase the speculative overlay when it holds more records than this. */
   readonly speculativeRecordsMax: number;
   readonly expiryCheckMs: number;
@@ -106,13 +112,14 @@ export const writerNodeLimitsDefault: WriterNodeLimits = {
   commitWaitMsMax: 10_000,
   pendingRequestsMax: 4_096,
   snapshotEveryEntries: 20_000,
+  snapshotEveryBytes: 256 * 1024 * 1024,
   speculativeRecordsMax: 200_000,
   expiryCheckMs: 100,
 };
 
 /**
  * A snapshot is taken only once the entries applied since the last one add up to at least this
- * share of that snapshot's size (as well as `snapshotEveryEntries` of them): snapshot CPU stays
+ * share of that snapshot's size (as well as `snapshotEveryEntries` of them or `snapshotEveryBytes`): snapshot CPU stays
  * proportional to the write volume, and the log replayed on restart stays below this share of the
  * state.
  */
@@ -783,7 +790,7 @@ export class WriterNode {
   }
 
   /**
-   * Every `snapshotEveryEntries` applied entries: a snapshot of the committed state at the applied
+   * Every `snapshotEveryEntries` applied entries or `snapshotEveryBytes` of them: a snapshot of the committed state at the applied
    * index, taken WITHOUT stalling the event loop — the state is read through a view that keeps it
    * as it was (snapshot-encoder.ts), encoded in slices between event-loop turns, and written and
    * fsynced off the loop; only once it is durable is the log compacted up to it. (Encoding a large
@@ -791,7 +798,8 @@ export class WriterNode {
    * time; a snapshot installed from the leader meanwhile, or stop(), abandons it.
    */
   #maybeSnapshot(): void {
-    if (this.#entriesSinceSnapshot < this.#limits.snapshotEveryEntries || this.#snapshotInFlight !== undefined || this.#stopped) return;
+    if (this.#snapshotInFlight !== undefined || this.#stopped) return;
+    if (this.#entriesSinceSnapshot < this.#limits.snapshotEveryEntries && this.#entryBytesSinceSnapshot < this.#limits.snapshotEveryBytes) return;
     // A snapshot costs in proportion to the whole state, the log since the last one only to what
     // was written: wait until that log is a fair share of the last snapshot, so small entries over
     // a large state (one transfer per request) do not spend the CPU re-encoding it every few seconds.
