@@ -198,7 +198,7 @@ async function benchWriterCluster(brokers: string[], brokerPid: number | undefin
     for (let run = 1; run <= runs; run += 1) {
       const electionsBefore = current.elections;
       const stallsBefore = await cluster.tickStalls();
-      const cpu = new CpuShare(processIds([...cluster.nodes.map((node) => [`writer-${node.id}`, node.process?.child.pid] as const), ['broker', brokerPid], ['bench', process.pid]]));
+      const cpu = new CpuShare([...cluster.nodes.map((node) => [`writer-${node.id}`, node.process?.child.pid] as const), ['broker', brokerPid], ['bench', process.pid]]);
       cpu.start();
       progress(`writer run ${run}/${runs}: offering ${format(offeredEventsPerSecond)} transfers/s in batches of ${format(batchItems)} for ${durationMs / 1000} s`);
       const load = runLoad({
@@ -291,7 +291,7 @@ async function benchPublisherAlone(brokers: string[], brokerPid: number | undefi
     publisher.start();
     while (publisher.publishedSeq === null) await new Promise((resolve) => setTimeout(resolve, 50));
     progress(`publisher-alone run ${run}/${runs}: feeding ${format(offeredEventsPerSecond)} events/s (${eventsPerTick} per ${tickMs} ms tick) for ${durationMs / 1000} s`);
-    const cpu = new CpuShare(processIds([['broker', brokerPid], ['bench (publisher)', process.pid]]));
+    const cpu = new CpuShare([['broker', brokerPid], ['bench (publisher)', process.pid]]);
     cpu.start();
     const started = performance.now();
     const feeding = new Promise<void>((resolve) => {
@@ -320,10 +320,6 @@ async function benchPublisherAlone(brokers: string[], brokerPid: number | undefi
     progress(`${describeRun(`publisher-alone run ${run}`, result)}; retries ${publisher.stats().retries}`);
   }
   return results;
-}
-
-function processIds(entries: readonly (readonly [string, number | undefined])[]): Map<string, number> {
-  return new Map(entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
 }
 
 function figures(prefix: string, label: string, results: readonly RunResult[]): BenchFigure[] {

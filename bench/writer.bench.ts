@@ -90,10 +90,7 @@ async function fsyncNote(leader: WriterProcess, before: number, result: ReturnTy
  * rate this machine can reach whatever the code's latency.
  */
 async function withCpuShare(cluster: WriterCluster, phase: () => Promise<LoadResult>): Promise<{ result: LoadResult; note: string }> {
-  const cpu = new CpuShare(new Map([
-    ...cluster.nodes.flatMap((node) => (node.process?.child.pid === undefined ? [] : [[`writer-${node.id}`, node.process.child.pid] as const])),
-    ['generator', process.pid] as const,
-  ]));
+  const cpu = new CpuShare([...cluster.nodes.map((node) => [`writer-${node.id}`, node.process?.child.pid] as const), ['generator', process.pid]]);
   cpu.start();
   const result = await phase();
   const cores = cpu.stop();

@@ -30,10 +30,10 @@ import type pg from 'pg';
 import { withClientTransaction } from '../common/database/connect.ts';
 import { foldBatch, foldSteps, idsTouched, type AccountRow, type BatchFold, type ExistingTransfer, type TransferKind, type TransferStatus } from './batch-fold.ts';
 import { selectBatch, type BatchSelection, type PartitionMessage } from './batch-selection.ts';
-import { copyChunks, copyChunkSteps, copyIn, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
+import { copyChunkSteps, copyIn, entryColumns, entryLine, transferColumns, transferLine } from './copy-rows.ts';
 import type { PartitionCache } from './partition-cache.ts';
 import type { PartitionStop } from './partition-stop.ts';
-import { runInSlices } from './work-slices.ts';
+import { runAtOnce, runInSlices, type WorkSteps } from './work-slices.ts';
 
 /**
  * Largest number of messages one call applies (bounds memory, statement size and lock time). A
@@ -169,15 +169,15 @@ export async function prepareBatch(shard: number, messages: readonly PartitionMe
   // not used (the cache is no longer at `position`).
   const fold = await runInSlices(foldSteps(selection.toApply, cache.rows(), foldAheadSliceEvents));
   if (fold.stop !== undefined) return undefined;
-  const copy = {
-    transfers: await runInSlices(copyChunkSteps(fold.newTransfers, transferLine, copyAheadSliceRows)),
-    entries: await runInSlices(copyChunkSteps(fold.entries, entryLine, copyAheadSliceRows)),
-  };
+  const copy = await runInSlices(copyTextSteps(fold, copyAheadSliceRows));
   return { messages, versionSchema: position.versionSchema, checkpoint: position.seq, selection, fold, copy };
 }
 
-function copyText(fold: BatchFold): CopyText {
-  return { transfers: copyChunks(fold.newTransfers, transferLine), entries: copyChunks(fold.entries, entryLine) };
+/** The fold's insert-only rows as COPY data, pausing after every `sliceRows` rows of a table (work-slices.ts). */
+function* copyTextSteps(fold: BatchFold, sliceRows: number): WorkSteps<CopyText> {
+  const transfers = yield* copyChunkSteps(fold.newTransfers, transferLine, sliceRows);
+  const entries = yield* copyChunkSteps(fold.entries, entryLine, sliceRows);
+  return { transfers, entries };
 }
 
 async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache: PartitionCache | undefined): Promise<ApplyOutcome> {
@@ -212,7 +212,7 @@ async function applyInTransaction(db: AnyDatabase, options: ApplyOptions, cache:
     }
     if (fold !== undefined && last !== undefined) {
       const notification: CheckpointNotification | undefined = options.target.kind === 'live' ? { projection: versionSchema, shard: options.shard, seq: checkpointAfter } : undefined;
-      const copy = usePrepared ? prepared.copy : copyText(fold);
+      const copy = usePrepared ? prepared.copy : runAtOnce(copyTextSteps(fold, Infinity));
       await writeFold(transaction, client, versionSchema, fold, copy, { shard: options.shard, seq: checkpointAfter, offset: last.offset, notification }, options.whileWriting);
     }
     const resolvedOffset = fold?.stop !== undefined ? last?.offset : selection.lastExaminedOffset;

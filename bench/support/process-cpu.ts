@@ -51,8 +51,9 @@ export class CpuShare {
   #machineBefore: number | undefined;
   #startedMs = 0;
 
-  constructor(pids: ReadonlyMap<string, number>) {
-    this.#pids = pids;
+  /** Named processes; a name without a pid (not started, or not ours to see) is left out. */
+  constructor(pids: Iterable<readonly [string, number | undefined]>) {
+    this.#pids = new Map([...pids].filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
   }
 
   start(): void {
