@@ -200,6 +200,8 @@ async function startEtcdPeer(): Promise<Peer> {
   const value = 'v'.repeat(200);
   return {
     async run(run) {
+      const cpu = new CpuShare([...etcd.pids.map((pid, index) => [`etcd-${index + 1}`, pid] as const), ['generator', process.pid]]);
+      cpu.start();
       const result = summarize(await runLoad({
         concurrency: singleConcurrency, durationMs,
         operation: async (worker, sequence) => {
@@ -207,7 +209,10 @@ async function startEtcdPeer(): Promise<Peer> {
           return 1;
         },
       }));
-      progress(`run ${run}/${runs} etcd 3 members, 200-byte puts, concurrency ${singleConcurrency}: ${format(result.perSecond)} puts/s, p50 ${format(result.p50, 1)} ms, p99 ${format(result.p99, 1)} ms, errors ${result.errors}`);
+      const cores = cpu.stop();
+      const members = [...cores].filter(([name]) => name.startsWith('etcd-')).reduce((sum, [, used]) => sum + used, 0);
+      const perPutUs = result.perSecond > 0 ? (members / result.perSecond) * 1e6 : 0;
+      progress(`run ${run}/${runs} etcd 3 members, 200-byte puts, concurrency ${singleConcurrency}: ${format(result.perSecond)} puts/s, p50 ${format(result.p50, 1)} ms, p99 ${format(result.p99, 1)} ms, errors ${result.errors}; CPU cores used: ${describeCores(cores)}; members' CPU ${format(perPutUs, 1)} µs per put`);
       return result.perSecond;
     },
     stop: () => etcd.stop(),

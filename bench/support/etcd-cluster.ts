@@ -7,6 +7,8 @@ import { postText } from './http-client.ts';
 
 export interface EtcdCluster {
   readonly clientUrls: string[];
+  /** The members' process ids (for CPU shares), in member order. */
+  readonly pids: (number | undefined)[];
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function startEtcdCluster(portBase: number): Promise<EtcdCluster> {
   }
   return {
     clientUrls,
+    pids: children.map((child) => child.pid),
     stop: async () => {
       await Promise.all(children.map((child) => new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
