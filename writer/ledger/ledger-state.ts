@@ -56,12 +56,62 @@ export interface SnapshotView {
   readonly lastSeq: number;
   readonly accountCount: number;
   readonly transferCount: number;
+  /**
+   * Encoded chunks of `transferChunkRecords` transfers, kept across snapshots of the same state:
+   * a chunk holding no record changed since it was encoded is reused as it is (see
+   * TransferChunkCache). Only pending transfers ever change, so most chunks are reused.
+   */
+  readonly transferChunks: TransferChunkCache;
   /** The first `accountCount` accounts, each as it was when the view began. */
   accounts(): Iterator<Account>;
   /** The first `transferCount` transfers, each as it was when the view began. */
   transfers(): Iterator<Transfer>;
   /** Stops recording what changes (call when done or abandoned). */
   end(): void;
+}
+
+/** Transfers per chunk of a snapshot's transfer section (in insertion order), by default. */
+export const transferChunkRecordsDefault = 16_384;
+
+/**
+ * The encoded bytes of whole chunks of transfers (positions [k·C, (k+1)·C) in insertion order),
+ * each valid while its chunk's change count is what it was when the view that encoded it began.
+ * The committed store counts a change against the chunk of the record it replaces (pending
+ * transfers resolved or expired; nothing else ever changes), so a chunk is re-encoded only once a
+ * record in it changed.
+ */
+export class TransferChunkCache {
+  /** Transfers per chunk. */
+  readonly chunkRecords: number;
+  readonly #chunks = new Map<number, { readonly changes: number; readonly bytes: Uint8Array }>();
+  /** Change counts per chunk as of the view's start. */
+  readonly #changesAtStart: readonly number[];
+
+  constructor(chunkRecords: number, previous: TransferChunkCache | undefined, changesAtStart: readonly number[]) {
+    assert(previous === undefined || previous.chunkRecords === chunkRecords);
+    this.chunkRecords = chunkRecords;
+    if (previous !== undefined) for (const [chunk, entry] of previous.#chunks) this.#chunks.set(chunk, entry);
+    this.#changesAtStart = changesAtStart;
+  }
+
+  /** The chunk's bytes if encoded from the same records as the view holds. */
+  get(chunk: number): Uint8Array | undefined {
+    const entry = this.#chunks.get(chunk);
+    return entry !== undefined && entry.changes === (this.#changesAtStart[chunk] ?? 0) ? entry.bytes : undefined;
+  }
+
+  /** Keeps a whole chunk's bytes as encoded through this view. */
+  set(chunk: number, bytes: Uint8Array): void {
+    this.#chunks.set(chunk, { changes: this.#changesAtStart[chunk] ?? 0, bytes });
+  }
+
+  /** Replaces each kept chunk's bytes by the same bytes elsewhere (e.g. inside the snapshot they were copied into, so they are held once). */
+  rebase(locate: (chunk: number, bytes: Uint8Array) => Uint8Array | undefined): void {
+    for (const [chunk, entry] of this.#chunks) {
+      const moved = locate(chunk, entry.bytes);
+      if (moved !== undefined) this.#chunks.set(chunk, { changes: entry.changes, bytes: moved });
+    }
+  }
 }
 
 /** Records as they were before their first change since a view began (copy-on-write, lazily). */
@@ -77,6 +127,18 @@ export class CommittedLedgerState implements LedgerState {
   readonly #expiries = new ExpiryHeap();
   #lastSeq = 0;
   #preImages: PreImages | undefined;
+  /** Position (insertion order) of each transfer still pending: the only records that change. */
+  readonly #pendingPositions = new Map<string, number>();
+  /** Changes counted per chunk of `transferChunkRecords` transfers. */
+  readonly #chunkChanges: number[] = [];
+  #transferChunks: TransferChunkCache | undefined;
+  readonly #transferChunkRecords: number;
+
+  /** `transferChunkRecords`: transfers per reusable chunk of a snapshot (small in tests). */
+  constructor(options: { transferChunkRecords?: number } = {}) {
+    this.#transferChunkRecords = options.transferChunkRecords ?? transferChunkRecordsDefault;
+    assert(Number.isSafeInteger(this.#transferChunkRecords) && this.#transferChunkRecords > 0);
+  }
 
   /**
    * A view of the state as it is now that stays valid while the state changes: records are never
@@ -92,10 +154,12 @@ export class CommittedLedgerState implements LedgerState {
     const transferCount = this.#transfers.size;
     const accounts = this.#accounts;
     const transfers = this.#transfers;
+    this.#transferChunks = new TransferChunkCache(this.#transferChunkRecords, this.#transferChunks, [...this.#chunkChanges]);
     return {
       lastSeq: this.#lastSeq,
       accountCount,
       transferCount,
+      transferChunks: this.#transferChunks,
       accounts: () => firstAsBefore(accounts.values(), accountCount, preImages.accounts),
       transfers: () => firstAsBefore(transfers.values(), transferCount, preImages.transfers),
       end: () => {
@@ -158,6 +222,7 @@ export class CommittedLedgerState implements LedgerState {
 
   putNewTransfer(transfer: Transfer): boolean {
     if (!this.#transfers.setNew(transfer.id, transfer)) return false;
+    if (transfer.pendingStatus === 'pending') this.#pendingPositions.set(transfer.id, this.#transfers.size - 1);
     indexExpiry(this.#expiries, transfer);
     return true;
   }
@@ -168,8 +233,25 @@ export class CommittedLedgerState implements LedgerState {
       const before = this.#transfers.get(transfer.id);
       if (before !== undefined) preImages.transfers.set(transfer.id, before); // records are immutable: no copy
     }
-    this.#transfers.set(transfer.id, transfer);
+    if (this.#transfers.setNew(transfer.id, transfer)) {
+      if (transfer.pendingStatus === 'pending') this.#pendingPositions.set(transfer.id, this.#transfers.size - 1);
+    } else {
+      this.#countChange(transfer);
+    }
     indexExpiry(this.#expiries, transfer);
+  }
+
+  /** A record replaced: its chunk's cached bytes no longer hold it. */
+  #countChange(transfer: Transfer): void {
+    const position = this.#pendingPositions.get(transfer.id);
+    if (position === undefined) {
+      // Only pending transfers change (evolve.ts); were anything else replaced, no chunk is trusted.
+      this.#transferChunks = undefined;
+      return;
+    }
+    const chunk = Math.floor(position / this.#transferChunkRecords);
+    this.#chunkChanges[chunk] = (this.#chunkChanges[chunk] ?? 0) + 1;
+    if (transfer.pendingStatus !== 'pending') this.#pendingPositions.delete(transfer.id);
   }
 
   advanceSeq(): number {

@@ -42,7 +42,14 @@ export function isBinarySnapshot(bytes: Uint8Array): boolean {
   return bytes.length >= binarySnapshotMagic.length && Buffer.from(bytes.buffer, bytes.byteOffset, binarySnapshotMagic.length).equals(binarySnapshotMagic);
 }
 
-/** Encodes a SnapshotView slice by slice; `next()` returns the next piece of bytes, undefined when done. */
+/**
+ * Encodes a SnapshotView slice by slice; `next()` returns the next piece of bytes, undefined when
+ * done. Pieces: the header with the accounts (`recordsMax` accounts per piece), then one piece
+ * per chunk of `view.transferChunks.chunkRecords` transfers. A whole chunk whose records did not
+ * change since a previous snapshot of the same state encoded it is not encoded again: its bytes
+ * come from `view.transferChunks` (transfers are never deleted and only pending ones change, so
+ * a snapshot costs about what changed, not the whole state).
+ */
 export class SnapshotEncoder {
   readonly #view: SnapshotView;
   readonly #sink = new ByteSink(1 << 20);
@@ -51,6 +58,10 @@ export class SnapshotEncoder {
   #headerWritten = false;
   #accountsLeft: number;
   #transfersLeft: number;
+  /** Transfer chunks taken from the cache so far (for the node's log). */
+  reusedChunks = 0;
+  /** Transfer chunks encoded so far. */
+  encodedChunks = 0;
 
   constructor(view: SnapshotView) {
     this.#view = view;
@@ -75,19 +86,37 @@ export class SnapshotEncoder {
       sink.varint(this.#view.accountCount);
       sink.varint(this.#view.transferCount);
       this.#headerWritten = true;
+      if (this.#accountsLeft === 0) return sink.finish();
     }
-    let budget = recordsMax;
-    for (; budget > 0 && this.#accountsLeft > 0; budget -= 1, this.#accountsLeft -= 1) {
-      const next = this.#accounts.next();
-      assert(next.done !== true, 'the view ended before accountCount accounts');
-      writeAccount(sink, next.value);
+    if (this.#accountsLeft > 0) {
+      for (let budget = recordsMax; budget > 0 && this.#accountsLeft > 0; budget -= 1, this.#accountsLeft -= 1) {
+        const next = this.#accounts.next();
+        assert(next.done !== true, 'the view ended before accountCount accounts');
+        writeAccount(sink, next.value);
+      }
+      return sink.finish();
     }
-    for (; budget > 0 && this.#transfersLeft > 0; budget -= 1, this.#transfersLeft -= 1) {
+    const cache = this.#view.transferChunks;
+    const chunkRecords = cache.chunkRecords;
+    const position = this.#view.transferCount - this.#transfersLeft;
+    const chunk = position / chunkRecords;
+    assert(Number.isInteger(chunk), 'transfer pieces start on chunk boundaries');
+    const count = Math.min(chunkRecords, this.#transfersLeft);
+    const whole = count === chunkRecords;
+    const cached = whole ? cache.get(chunk) : undefined;
+    for (let left = count; left > 0; left -= 1, this.#transfersLeft -= 1) {
       const next = this.#transfers.next();
       assert(next.done !== true, 'the view ended before transferCount transfers');
-      writeTransfer(sink, next.value);
+      if (cached === undefined) writeTransfer(sink, next.value);
     }
-    return sink.finish();
+    if (cached !== undefined) {
+      this.reusedChunks += 1;
+      return cached;
+    }
+    this.encodedChunks += 1;
+    const bytes = sink.finish();
+    if (whole) cache.set(chunk, bytes);
+    return bytes;
   }
 }
 

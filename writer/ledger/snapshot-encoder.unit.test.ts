@@ -5,6 +5,7 @@ import type { LedgerEvent, TransferCreated } from './events.ts';
 import { nextExpiryDue } from './expiry-query.ts';
 import { accountCreated, pendingExpired, pendingPosted, pendingVoided, stateOf, testNow, transferCreated } from './given-when-then.ts';
 import { checkInvariants } from './invariants.ts';
+import { CommittedLedgerState } from './ledger-state.ts';
 import { decodeBinarySnapshot, encodeBinarySnapshot, isBinarySnapshot, SnapshotEncoder } from './snapshot-encoder.ts';
 import { decodeSnapshot, encodeSnapshot, SnapshotDecodeError } from './snapshot.ts';
 import { stateDigest } from './state-digest.ts';
@@ -76,6 +77,68 @@ describe('binary sliced snapshot', () => {
       // And the live state really moved on (the property would be vacuous otherwise).
       if (next > 10 + before) expect(stateDigest(state)).not.toBe(expected);
     }), { numRuns: 60 });
+  });
+
+  it('reuses unchanged transfer chunks across snapshots and still encodes exactly the state at each view', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 30 }), fc.array(fc.integer({ min: 0, max: 120 }), { minLength: 2, maxLength: 5 }), (chunkRecords, interleaved, steps) => {
+      const events = history('', 10, 10 + steps.reduce((sum, step) => sum + step, 0) + 5 * interleaved * steps.length + 20);
+      const state = new CommittedLedgerState({ transferChunkRecords: chunkRecords });
+      let applied = 0;
+      const apply = (count: number) => {
+        for (let taken = 0; taken < count && applied < events.length; taken += 1, applied += 1) evolve(state, events[applied]!);
+      };
+      for (const step of steps) {
+        apply(10 + step);
+        const atView = applied;
+        const view = state.beginSnapshotView();
+        const encoder = new SnapshotEncoder(view);
+        const pieces: Uint8Array[] = [];
+        for (let piece = encoder.next(3); piece !== undefined; piece = encoder.next(3)) {
+          pieces.push(piece);
+          apply(interleaved); // pending transfers resolve and expire meanwhile, in chunks already encoded and not yet
+        }
+        view.end();
+        // Byte for byte what a state that never took a snapshot encodes for the same events.
+        const fresh = events.slice(0, atView).reduce((folded, event) => evolve(folded, event), new CommittedLedgerState());
+        expect(Buffer.concat(pieces).equals(Buffer.from(encodeBinarySnapshot(fresh.beginSnapshotView())))).toBe(true);
+      }
+    }), { numRuns: 150 });
+  });
+
+  it('encodes only the chunks a change touched', () => {
+    const events = history('', 10, 400);
+    const accounts = events.filter((event) => event.type === 'AccountCreated');
+    const settled = events.filter((event) => event.type === 'TransferCreated' && !event.data.pending);
+    const pending = transferCreated('early-p', 'a0', 'a2', 5n, { pending: true });
+    const state = new CommittedLedgerState({ transferChunkRecords: 10 });
+    // The pending transfer is the 16th record: in chunk 1 of 10-record chunks.
+    for (const event of [...accounts, ...settled.slice(0, 15), pending, ...settled.slice(15)]) evolve(state, event);
+    const snapshot = () => {
+      const view = state.beginSnapshotView();
+      const encoder = new SnapshotEncoder(view);
+      const pieces: Uint8Array[] = [];
+      for (let piece = encoder.next(); piece !== undefined; piece = encoder.next()) pieces.push(piece);
+      view.end();
+      return { encoder, bytes: Buffer.concat(pieces) };
+    };
+    const wholeChunks = Math.floor(state.transferCount / 10);
+    expect(wholeChunks).toBeGreaterThan(5);
+    const first = snapshot();
+    expect(first.encoder.reusedChunks).toBe(0);
+    expect(first.encoder.encodedChunks).toBe(Math.ceil(state.transferCount / 10));
+    // Nothing changed: every whole chunk comes from the cache, only a partial last one is encoded.
+    const again = snapshot();
+    expect(again.encoder.reusedChunks).toBe(wholeChunks);
+    expect(again.bytes.equals(first.bytes)).toBe(true);
+    // Posting the pending transfer changes one record in chunk 1; the resolution and 25 more transfers are appended.
+    evolve(state, pendingPosted('early-r', pending));
+    for (let index = 0; index < 25; index += 1) evolve(state, transferCreated(`late-t${index}`, 'a0', 'a2', 1n));
+    const third = snapshot();
+    const restored = decodeBinarySnapshot(third.bytes);
+    expect(stateDigest(restored)).toBe(stateDigest(state));
+    expect(restored.transfer('early-p')?.pendingStatus).toBe('posted');
+    expect(third.encoder.reusedChunks).toBe(wholeChunks - 1);
+    expect(third.encoder.encodedChunks).toBe(Math.ceil(state.transferCount / 10) - (wholeChunks - 1));
   });
 
   it('allows one view at a time and stops recording once ended', () => {

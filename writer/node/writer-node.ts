@@ -853,7 +853,17 @@ export class WriterNode {
       if (abandoned()) return;
     }
     capture.view.end();
-    const data = encodeNodeSnapshot({ ledger: Buffer.concat(pieces), publishedSeq: capture.publishedSeq, floorIndex: capture.floorIndex, floorSeq: capture.floorSeq, records: capture.records });
+    const ledger = Buffer.concat(pieces);
+    const data = encodeNodeSnapshot({ ledger, publishedSeq: capture.publishedSeq, floorIndex: capture.floorIndex, floorSeq: capture.floorSeq, records: capture.records });
+    // The kept transfer chunks are now also inside `data`, which the Raft core holds as its
+    // snapshot: keep them as views into it, so the encoded state is in memory once.
+    const ledgerStart = data.length - capture.records.reduce((sum, record) => sum + record.data.length, 0) - ledger.length;
+    const offsets = new Map<Uint8Array, number>();
+    for (let index = 0, at = ledgerStart; index < pieces.length; at += pieces[index]!.length, index += 1) offsets.set(pieces[index]!, at);
+    capture.view.transferChunks.rebase((_chunk, bytes) => {
+      const at = offsets.get(bytes);
+      return at === undefined ? undefined : data.subarray(at, at + bytes.length);
+    });
     await this.#storage.saveSnapshotAsync({ metadata: capture.metadata, data });
     if (abandoned()) return;
     const snapshot = this.#raft.compact(capture.index, data, capture.floorIndex);
@@ -867,6 +877,7 @@ export class WriterNode {
     this.#log.info({
       index: capture.index, floorIndex: capture.floorIndex, lastSeq: capture.view.lastSeq, publishedSeq: capture.publishedSeq, retainedRecords: capture.records.length,
       bytes: data.length, encodingMs: Math.round(encodingMs), ms: Math.round(performance.now() - started),
+      transferChunks: { reused: encoder.reusedChunks, encoded: encoder.encodedChunks },
     }, 'snapshot taken');
     this.#scheduleDrain();
   }
