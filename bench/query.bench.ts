@@ -5,8 +5,8 @@
  * local Postgres), into a fresh database and topic.
  *
  * 1. Eventual balance reads: `GET /v1/accounts/:id` of random accounts (BENCH_QUERY_ACCOUNTS,
- *    default 1,000), BENCH_QUERY_CONCURRENCY (default 32) requests in flight on an undici keep-alive
- *    Pool, closed loop, BENCH_QUERY_SECONDS (default 10) per run: the most it serves (target ≥ 10,000
+ *    default 1,000), BENCH_QUERY_CONCURRENCY (default 32) requests in flight on keep-alive connections
+ *    (bench/support/http-client.ts), closed loop, BENCH_QUERY_SECONDS (default 10) per run: the most it serves (target ≥ 10,000
  *    req/s). Then open loop: BENCH_QUERY_OPEN_RATE (default 10,000) reads/s started on a fixed
  *    schedule, latency from each read's scheduled start: p99 at that rate (target ≤ 10 ms; a closed
  *    loop at saturation measures its own queue instead).
@@ -28,6 +28,7 @@
  * The load generator runs on the same 2 cores as everything it measures.
  */
 import os from 'node:os';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { createLogger } from '../common/logger.ts';
@@ -36,7 +37,9 @@ import { startQueryPlatform, writeToCluster, type QueryPlatform } from '../query
 import { startTestServices } from '../test/support/services.ts';
 import { createTestDatabase, uniqueTopic, type TestDatabase } from '../test/support/isolation.ts';
 import { machineFacts, median, writeBenchSummary } from './report/bench-summary.ts';
+import { requestText } from './support/http-client.ts';
 import { format, percentile, progress } from './support/load.ts';
+import { CpuShare, describeCores } from './support/process-cpu.ts';
 
 const log = createLogger('bench-query', 'warn');
 const accountsCount = Number(process.env.BENCH_QUERY_ACCOUNTS ?? 1_000);
@@ -145,6 +148,62 @@ async function openLoop(label: string, rate: number, durationMs: number, operati
   return { rate: ok / (durationMs / 1_000), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
 }
 
+/** Sums of the query API's /metrics lines starting with each given prefix (labels summed over). */
+async function apiMetricSums(queryUrl: string, prefixes: readonly string[]): Promise<Map<string, number>> {
+  const text = (await requestText('GET', `${queryUrl}/metrics`)).text;
+  const sums = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const prefix = prefixes.find((candidate) => line.startsWith(candidate));
+    if (prefix !== undefined) sums.set(prefix, (sums.get(prefix) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return sums;
+}
+
+/** The API's timing buckets (≤ 2, 5, 10, 25 ms) for successful account reads of one consistency, plus its event-loop lag and GC. */
+function apiDiagnosticPrefixes(consistency: string): string[] {
+  const bucket = (bound: string) => `query_http_request_duration_seconds_bucket{le="${bound}",route="/v1/accounts/:id",consistency="${consistency}",status="200"}`;
+  return [...['0.002', '0.005', '0.01', '0.025', '+Inf'].map(bucket), 'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds', 'nodejs_gc_duration_seconds_sum', 'nodejs_gc_duration_seconds_bucket{le="0.01"', 'nodejs_gc_duration_seconds_count'];
+}
+
+/**
+ * Runs an open-loop phase and prints how the cores were shared (query API, projector, writers, this
+ * generator, the rest) and where the API's own timing put the phase's reads: a tail the API did not
+ * see comes from queueing in the kernel or from the generator.
+ */
+async function diagnosed<T>(platform: QueryPlatform, consistency: string, phase: () => Promise<T>): Promise<T> {
+  const cpu = new CpuShare([
+    ['query-api', platform.queryApi.child.pid], ['projector', platform.projector.child.pid],
+    ...platform.cluster.nodes.map((node) => [`writer-${node.id}`, node.process?.child.pid] as const), ['generator', process.pid],
+  ]);
+  const prefixes = apiDiagnosticPrefixes(consistency);
+  // Reading /metrics also restarts prom-client's event-loop lag window: the second read covers the phase.
+  const before = await apiMetricSums(platform.queryUrl, prefixes);
+  const generatorDelay = monitorEventLoopDelay({ resolution: 1 });
+  generatorDelay.enable();
+  const generatorGc = { totalMs: 0, maxMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      generatorGc.totalMs += entry.duration;
+      generatorGc.maxMs = Math.max(generatorGc.maxMs, entry.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  cpu.start();
+  const result = await phase();
+  const cores = cpu.stop();
+  generatorDelay.disable();
+  gcObserver.disconnect();
+  const after = await apiMetricSums(platform.queryUrl, prefixes);
+  const delta = (prefix: string) => (after.get(prefix) ?? 0) - (before.get(prefix) ?? 0);
+  const total = Math.max(1, delta(prefixes[4]!));
+  const shares = ['2', '5', '10', '25'].map((ms, index) => `${format((delta(prefixes[index]!) / total) * 100, 2)}% ≤ ${ms} ms`);
+  const ms = (seconds: number) => format(seconds * 1000, 1);
+  const longGcs = delta('nodejs_gc_duration_seconds_count') - delta('nodejs_gc_duration_seconds_bucket{le="0.01"');
+  progress(`  the API's own timing: ${shares.join(', ')}; its event-loop lag p99 ${ms(after.get('nodejs_eventloop_lag_p99_seconds') ?? Number.NaN)} ms, max ${ms(after.get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN)} ms; its GC ${ms(delta('nodejs_gc_duration_seconds_sum'))} ms in all, ${format(longGcs)} pauses over 10 ms; `
+    + `this generator's event-loop delay p99 ${ms(generatorDelay.percentile(99) / 1e9)} ms, max ${ms(generatorDelay.max / 1e9)} ms, its GC ${format(generatorGc.totalMs, 1)} ms in all, longest ${format(generatorGc.maxMs, 1)} ms; CPU cores used: ${describeCores(cores)}`);
+  return result;
+}
+
 /**
  * Ids of the background writes, across every call: a transfer id written again is answered
  * `exists` and appends nothing, so reused ids would leave the log, Kafka and the projection still.
@@ -237,12 +296,11 @@ try {
   const projected = await fetch(`${platform.queryUrl}/v1/accounts/${accountIds.at(-1)}?minSeq=${created.body.position.seq}&timeoutMs=30000`);
   if (projected.status !== 200) throw new Error(`accounts not projected: HTTP ${projected.status} ${await projected.text()}`);
 
-  const queries = new Pool(platform.queryUrl, { connections: Math.max(concurrency, strongConcurrency), keepAliveTimeout: 30_000 });
+  const queryUrl = platform.queryUrl;
   const peerPool = new pg.Pool({ connectionString: database.url, max: databasePoolSize, application_name: 'bench-query-peer' });
   const httpRead = (query: string) => async (random: () => number) => {
-    const response = await queries.request({ path: `/v1/accounts/${accountIds[Math.floor(random() * accountsCount)]}${query}`, method: 'GET' });
-    await response.body.dump();
-    return response.statusCode === 200;
+    const response = await requestText('GET', `${queryUrl}/v1/accounts/${accountIds[Math.floor(random() * accountsCount)]}${query}`);
+    return response.status === 200;
   };
   const peerRead = async (random: () => number) => {
     const result = await peerPool.query({
@@ -277,7 +335,7 @@ try {
   const breakdowns: { barrierCalls: number; readsPerBarrier: number; barrierMs: number; waitMs: number }[] = [];
   for (let run = 1; run <= runs; run += 1) {
     eventual.push(await closedLoop(`[eventual ${run}/${runs}]`, concurrency, seconds * 1_000, httpRead('')));
-    eventualOpen.push(await openLoop(`[eventual at ${format(openRate)}/s offered ${run}/${runs}]`, openRate, seconds * 1_000, httpRead('')));
+    eventualOpen.push(await diagnosed(platform, 'eventual', () => openLoop(`[eventual at ${format(openRate)}/s offered ${run}/${runs}]`, openRate, seconds * 1_000, httpRead(''))));
     eventualPeer.push(await closedLoop(`[peer SELECT ${run}/${runs}]`, concurrency, seconds * 1_000, peerRead));
 
     const writes = backgroundWrites(leader.url);
@@ -285,7 +343,7 @@ try {
     const before = await scrape(platform.queryUrl);
     strong.push(await closedLoop(`[strong ${run}/${runs}, writes ${format(writeRate)}/s]`, strongConcurrency, seconds * 1_000, httpRead('?consistency=strong&timeoutMs=10000')));
     const after = await scrape(platform.queryUrl);
-    strongOpen.push(await openLoop(`[strong at ${format(strongOpenRate)}/s offered ${run}/${runs}, writes ${format(writeRate)}/s]`, strongOpenRate, seconds * 1_000, httpRead('?consistency=strong&timeoutMs=10000')));
+    strongOpen.push(await diagnosed(platform, 'strong', () => openLoop(`[strong at ${format(strongOpenRate)}/s offered ${run}/${runs}, writes ${format(writeRate)}/s]`, strongOpenRate, seconds * 1_000, httpRead('?consistency=strong&timeoutMs=10000'))));
     strongPeer.push(await closedLoop(`[peer SELECT under writes ${run}/${runs}]`, concurrency, seconds * 1_000, peerRead));
     eventualUnderWrites.push(await closedLoop(`[eventual under writes ${run}/${runs}]`, concurrency, seconds * 1_000, httpRead('')));
     const written = await writes.stop();
@@ -301,7 +359,6 @@ try {
       + `barrier calls ${format(barrierCalls)}, reads per call ${breakdowns.at(-1)!.readsPerBarrier.toFixed(1)}, `
       + `mean barrier ${breakdowns.at(-1)!.barrierMs.toFixed(1)} ms, mean projection wait ${breakdowns.at(-1)!.waitMs.toFixed(1)} ms`);
   }
-  await queries.close();
   await peerPool.end();
 
   const summary = (measured: Measured[]) => ({

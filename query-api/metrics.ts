@@ -16,8 +16,9 @@
  * - `query_projection_checkpoint_seq{shard}`: live checkpoint as last heard.
  * - `query_read_cache_lookups_total{outcome}`: eventual reads answered from memory (hit) or read
  *   (miss) — read-cache.ts.
+ * - prom-client's process metrics (`nodejs_eventloop_lag_*`, `nodejs_gc_duration_seconds`, heap, CPU).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type WaitOutcome = 'reached' | 'immediate' | 'timeout' | 'overloaded' | 'stopped';
 export type BarrierOutcome = 'ok' | 'no_leader' | 'unreachable';
@@ -39,6 +40,9 @@ export class QueryMetrics {
 
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
+    // Process metrics (event-loop lag, GC pauses, heap, CPU), as the writer exports: a stall of the
+    // event loop delays reads before the request timer starts, so only these show it.
+    collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     const latencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     this.requestDurationSeconds = new Histogram({

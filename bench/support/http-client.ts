@@ -8,8 +8,8 @@
  */
 import net from 'node:net';
 
-/** Connections per target host; the benchmarks run at most 64 requests at once. */
-export const connectionsPerHostMax = 128;
+/** Connections per target host (bench:query has up to 512 strong reads in flight); requests beyond wait for one. */
+export const connectionsPerHostMax = 512;
 /** A request that takes longer than this has failed (counted as an error by the load loop). */
 export const requestTimeoutMsMax = 60_000;
 /** Response heads and bodies beyond this are refused (the benchmarks' answers are small). */
