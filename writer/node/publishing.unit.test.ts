@@ -161,7 +161,7 @@ describe('publishing from the applied log (in memory, 3 nodes)', () => {
     // A node restored from that snapshot alone (the log entries it covers are gone) still serves them.
     const restored = new WriterNode({
       nodeId: leaderId, shard: 0, log: createLogger('restored', 'silent'), idGenerator: () => 'unused',
-      storage: { persistAsync: async () => undefined, saveSnapshotAsync: async () => undefined, close: () => undefined },
+      storage: { persistAsync: async () => undefined, persist: () => undefined, saveSnapshotAsync: async () => undefined, close: () => undefined },
       transport: { send: () => undefined },
       raft: {
         id: leaderId, start: { type: 'restore', data: { hardState: { term: latest.metadata.term, votedFor: null, commit: latest.metadata.index }, snapshot: latest, entries: [] } },

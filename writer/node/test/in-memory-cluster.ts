@@ -38,6 +38,7 @@ export function startInMemoryCluster(ids: readonly string[], seed = 1, options: 
     const random = new Prng(seed * 31 + position);
     const storage: NodeStorage = {
       persistAsync: async () => undefined,
+      persist: () => undefined,
       saveSnapshotAsync: async (snapshot) => {
         if (options.snapshots) options.snapshots.set(id, [...(options.snapshots.get(id) ?? []), snapshot]);
       },
