@@ -70,7 +70,7 @@ export async function startEtcdCluster(portBase: number): Promise<EtcdCluster> {
     pids: children.map((child) => child.pid),
     stop: async () => {
       await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       })));
