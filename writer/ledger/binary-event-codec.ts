@@ -78,6 +78,11 @@ export class ByteSource {
     return this.#position === this.#buffer.length;
   }
 
+  /** Bytes read so far. */
+  get position(): number {
+    return this.#position;
+  }
+
   byte(field: string): number {
     const value = this.#buffer[this.#position];
     if (value === undefined) throw new BinaryDecodeError(field, 'runs past the end of the record');

@@ -172,6 +172,11 @@ export class CommittedLedgerState implements LedgerState {
     return this.#lastSeq;
   }
 
+  /** Transfers per reusable snapshot chunk. */
+  get transferChunkRecords(): number {
+    return this.#transferChunkRecords;
+  }
+
   get accountCount(): number {
     return this.#accounts.size;
   }
@@ -239,6 +244,17 @@ export class CommittedLedgerState implements LedgerState {
       this.#countChange(transfer);
     }
     indexExpiry(this.#expiries, transfer);
+  }
+
+  /**
+   * For snapshot decoding: `bytes` are the encoding of the whole chunk `chunk` as the state holds
+   * it now (read from a snapshot), kept so the next snapshot need not encode it again.
+   */
+  seedTransferChunk(chunk: number, bytes: Uint8Array): void {
+    assert(this.#preImages === undefined, 'no seeding while a snapshot view is open');
+    assert((chunk + 1) * this.#transferChunkRecords <= this.#transfers.size, `chunk ${chunk} is not whole`);
+    this.#transferChunks ??= new TransferChunkCache(this.#transferChunkRecords, undefined, [...this.#chunkChanges]);
+    this.#transferChunks.set(chunk, bytes);
   }
 
   /** A record replaced: its chunk's cached bytes no longer hold it. */

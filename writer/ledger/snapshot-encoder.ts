@@ -170,19 +170,31 @@ function writeTransfer(sink: ByteSink, transfer: Transfer): void {
 }
 
 /** A fresh committed store holding what a binary snapshot holds; throws BinaryDecodeError naming the field. */
-export function decodeBinarySnapshot(bytes: Uint8Array): CommittedLedgerState {
+export function decodeBinarySnapshot(bytes: Uint8Array, options: { transferChunkRecords?: number } = {}): CommittedLedgerState {
   if (!isBinarySnapshot(bytes)) throw new BinaryDecodeError('snapshot', 'does not start with the LSB2 magic');
   const source = new ByteSource(bytes);
   for (let index = 0; index < binarySnapshotMagic.length; index += 1) source.byte('snapshot magic');
   const lastSeq = source.varint('snapshot lastSeq');
   const accountCount = source.varint('snapshot accountCount');
   const transferCount = source.varint('snapshot transferCount');
-  const state = new CommittedLedgerState();
+  const state = new CommittedLedgerState(options);
   state.restoreLastSeq(lastSeq);
   for (let index = 0; index < accountCount; index += 1) state.putAccount(readAccount(source));
-  for (let index = 0; index < transferCount; index += 1) state.putTransfer(readTransfer(source));
+  // Whole chunks of transfers are kept as read (views into `bytes`): the next snapshot of this
+  // state — a restarted node's, or a follower's after installing the leader's — reuses them.
+  const chunkRecords = state.transferChunkRecords;
+  const chunks: { chunk: number; start: number; end: number }[] = [];
+  let chunkStart = source.position;
+  for (let index = 0; index < transferCount; index += 1) {
+    state.putTransfer(readTransfer(source));
+    if ((index + 1) % chunkRecords === 0) {
+      chunks.push({ chunk: (index + 1) / chunkRecords - 1, start: chunkStart, end: source.position });
+      chunkStart = source.position;
+    }
+  }
   if (!source.done) throw new BinaryDecodeError('snapshot', 'has bytes after the last transfer');
   if (state.accountCount !== accountCount || state.transferCount !== transferCount) throw new BinaryDecodeError('snapshot', 'repeats an id');
+  for (const { chunk, start, end } of chunks) state.seedTransferChunk(chunk, bytes.subarray(start, end));
   return state;
 }
 

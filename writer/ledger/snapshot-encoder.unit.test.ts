@@ -79,15 +79,15 @@ describe('binary sliced snapshot', () => {
     }), { numRuns: 60 });
   });
 
-  it('reuses unchanged transfer chunks across snapshots and still encodes exactly the state at each view', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 30 }), fc.array(fc.integer({ min: 0, max: 120 }), { minLength: 2, maxLength: 5 }), (chunkRecords, interleaved, steps) => {
-      const events = history('', 10, 10 + steps.reduce((sum, step) => sum + step, 0) + 5 * interleaved * steps.length + 20);
-      const state = new CommittedLedgerState({ transferChunkRecords: chunkRecords });
+  it('reuses unchanged transfer chunks across snapshots and restores, and still encodes exactly the state at each view', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 30 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 120 }), fc.boolean()), { minLength: 2, maxLength: 5 }), (chunkRecords, interleaved, steps) => {
+      const events = history('', 10, 10 + steps.reduce((sum, [step]) => sum + step, 0) + 5 * interleaved * steps.length + 20);
+      let state = new CommittedLedgerState({ transferChunkRecords: chunkRecords });
       let applied = 0;
       const apply = (count: number) => {
         for (let taken = 0; taken < count && applied < events.length; taken += 1, applied += 1) evolve(state, events[applied]!);
       };
-      for (const step of steps) {
+      for (const [step, restoreAfter] of steps) {
         apply(10 + step);
         const atView = applied;
         const view = state.beginSnapshotView();
@@ -99,8 +99,14 @@ describe('binary sliced snapshot', () => {
         }
         view.end();
         // Byte for byte what a state that never took a snapshot encodes for the same events.
+        const bytes = Buffer.concat(pieces);
         const fresh = events.slice(0, atView).reduce((folded, event) => evolve(folded, event), new CommittedLedgerState());
-        expect(Buffer.concat(pieces).equals(Buffer.from(encodeBinarySnapshot(fresh.beginSnapshotView())))).toBe(true);
+        expect(bytes.equals(Buffer.from(encodeBinarySnapshot(fresh.beginSnapshotView())))).toBe(true);
+        if (restoreAfter) {
+          // Go on from this snapshot as a restarted node would: the events after it are applied again.
+          state = decodeBinarySnapshot(bytes, { transferChunkRecords: chunkRecords });
+          applied = atView;
+        }
       }
     }), { numRuns: 150 });
   });
@@ -139,6 +145,29 @@ describe('binary sliced snapshot', () => {
     expect(restored.transfer('early-p')?.pendingStatus).toBe('posted');
     expect(third.encoder.reusedChunks).toBe(wholeChunks - 1);
     expect(third.encoder.encodedChunks).toBe(Math.ceil(state.transferCount / 10) - (wholeChunks - 1));
+
+    // A state decoded from a snapshot (a restarted node, a follower that installed one) keeps the
+    // whole chunks it read, so its first snapshot encodes only what changed since.
+    const restoredChunked = decodeBinarySnapshot(first.bytes, { transferChunkRecords: 10 });
+    const fromRestored = (() => {
+      const view = restoredChunked.beginSnapshotView();
+      const encoder = new SnapshotEncoder(view);
+      const pieces: Uint8Array[] = [];
+      for (let piece = encoder.next(); piece !== undefined; piece = encoder.next()) pieces.push(piece);
+      view.end();
+      return { encoder, bytes: Buffer.concat(pieces) };
+    })();
+    expect(fromRestored.encoder.reusedChunks).toBe(wholeChunks);
+    expect(fromRestored.bytes.equals(first.bytes)).toBe(true);
+    evolve(restoredChunked, pendingPosted('early-r', pending));
+    const view = restoredChunked.beginSnapshotView();
+    const encoder = new SnapshotEncoder(view);
+    const pieces: Uint8Array[] = [];
+    for (let piece = encoder.next(); piece !== undefined; piece = encoder.next()) pieces.push(piece);
+    view.end();
+    expect(encoder.reusedChunks).toBe(wholeChunks - 1);
+    expect(stateDigest(decodeBinarySnapshot(Buffer.concat(pieces)))).toBe(stateDigest(restoredChunked));
+    expect(decodeBinarySnapshot(Buffer.concat(pieces)).transfer('early-p')?.pendingStatus).toBe('posted');
   });
 
   it('allows one view at a time and stops recording once ended', () => {
