@@ -191,9 +191,14 @@ export class ChaosPlatform {
     slot.process = running;
     slot.expectedDown = false;
     void running.exited.then((status) => {
-      void running.drained.then(() => slot.outputs.push(running.output()));
+      const unexpected = !this.#stopping && !slot.expectedDown;
+      void running.drained.then(() => {
+        slot.outputs.push(running.output());
+        // Why it ended is in its last words (a passing run keeps no other log of it).
+        if (unexpected) this.#log.warn({ name: slot.name, lastOutput: running.output().slice(-3_000) }, 'chaos: the last output of the process that exited on its own');
+      });
       if (slot.process === running) slot.process = undefined;
-      if (this.#stopping || slot.expectedDown) return;
+      if (!unexpected) return;
       this.#log.warn({ name: slot.name, ...status }, 'chaos: process exited on its own');
       if (slot.supervised) {
         slot.restarts += 1;
