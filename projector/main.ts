@@ -3,7 +3,7 @@
  * role's password from config, makes sure the events topic exists (all idempotent), then runs
  * the ledger projection consumer and serves /health and /metrics.
  */
-import { checkDatabaseReachable, createDatabase } from '../common/database/connect.ts';
+import { checkDatabaseReachable, connectionErrorForLog, createDatabase } from '../common/database/connect.ts';
 import { migrateToLatest } from '../common/database/migrate.ts';
 import { checkKafkaReachable, createKafka } from '../common/kafka/client.ts';
 import { ensureTopic } from '../common/kafka/ensure-topic.ts';
@@ -22,7 +22,7 @@ try {
   await checkDatabaseReachable(config.databaseUrl);
   const db = createDatabase<unknown>({
     url: config.databaseUrl, applicationName: 'projector', poolSizeMax: Math.min(config.shards, 4) + 2,
-    onIdleConnectionError: (error) => log.warn({ err: error }, 'an idle Postgres connection failed; the pool replaces it'),
+    onIdleConnectionError: (error) => log.warn({ err: connectionErrorForLog(error) }, 'an idle Postgres connection failed; the pool replaces it'),
   });
   await migrateToLatest(db, log);
   const biLogin = await setBiRolePassword(db, config.biPassword);

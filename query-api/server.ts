@@ -1,5 +1,5 @@
 /** Entry point of the query API process. */
-import { checkDatabaseReachable, createPool } from '../common/database/connect.ts';
+import { checkDatabaseReachable, connectionErrorForLog, createPool } from '../common/database/connect.ts';
 import { createLogger } from '../common/logger.ts';
 import { exitOnStartupError, exitWhenOrphaned, onShutdown } from '../common/process/shutdown.ts';
 import { buildQueryApp } from './app.ts';
@@ -14,7 +14,7 @@ try {
   const log = createLogger('query-api', config.logLevel);
   await checkDatabaseReachable(config.databaseUrl);
   const pool = createPool({ url: config.databaseUrl, applicationName: 'query-api', poolSizeMax: config.databasePoolSizeMax });
-  pool.on('error', (error) => log.warn({ err: error }, 'idle Postgres connection failed'));
+  pool.on('error', (error) => log.warn({ err: connectionErrorForLog(error) }, 'idle Postgres connection failed'));
   const metrics = new QueryMetrics();
   const waiter = new CheckpointWaiter({ databaseUrl: config.databaseUrl, log, metrics });
   await waiter.start();

@@ -21,6 +21,16 @@ export interface DatabaseOptions {
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => value);
 
+/**
+ * What to log of a failed connection's error: node-postgres attaches the failing Client to some of
+ * them (`error.client`), and a logger's error serializer would print its whole state — queued
+ * query texts and all — as one multi-kilobyte line.
+ */
+export function connectionErrorForLog(error: Error): { type: string; message: string; code?: string } {
+  const code = (error as { code?: unknown }).code;
+  return { type: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
 export function createPool(options: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
