@@ -36,4 +36,21 @@ describe('withClientTransaction', () => {
     const one = await withClientTransaction(database.db, async (transaction) => (await sql<{ one: number }>`SELECT 1 AS one`.execute(transaction)).rows);
     expect(one).toEqual([{ one: 1 }]);
   });
+
+  it('a Kysely transaction on the same pool fails the same way (the pool listens on every client it opens)', async () => {
+    const killer = new pg.Client({ connectionString: database.url });
+    await killer.connect();
+    try {
+      const attempt = database.db.transaction().execute(async (transaction) => {
+        const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(transaction);
+        await killer.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await sql`SELECT 1`.execute(transaction);
+      });
+      await expect(attempt).rejects.toThrow(/terminat|Connection/i);
+    } finally {
+      await killer.end();
+    }
+    expect((await sql<{ one: number }>`SELECT 1 AS one`.execute(database.db)).rows).toEqual([{ one: 1 }]);
+  });
 });

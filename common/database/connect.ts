@@ -40,6 +40,14 @@ export function createPool(options: DatabaseOptions): pg.Pool {
     application_name: options.applicationName,
   });
   pool.on('error', (error) => options.onIdleConnectionError?.(error));
+  // A connection the server ends while it is checked out (a Kysely transaction between two
+  // statements, a COPY fold between slices) reports it as an 'error' event on its client, and the
+  // pool listens only to idle ones: without this listener that event would end the process. The
+  // error needs no handling here — the client's next query fails with it, and the pool destroys a
+  // client that is no longer queryable when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 
