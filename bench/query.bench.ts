@@ -39,6 +39,7 @@ import { createTestDatabase, uniqueTopic, type TestDatabase } from '../test/supp
 import { machineFacts, median, writeBenchSummary } from './report/bench-summary.ts';
 import { requestText } from './support/http-client.ts';
 import { format, percentile, progress } from './support/load.ts';
+import { bucketShares, metricDelta, scrapeMetrics, sumByPrefix } from './support/metrics-text.ts';
 import { CpuShare, describeCores } from './support/process-cpu.ts';
 
 const log = createLogger('bench-query', 'warn');
@@ -148,22 +149,7 @@ async function openLoop(label: string, rate: number, durationMs: number, operati
   return { rate: ok / (durationMs / 1_000), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
 }
 
-/** Sums of the query API's /metrics lines starting with each given prefix (labels summed over). */
-async function apiMetricSums(queryUrl: string, prefixes: readonly string[]): Promise<Map<string, number>> {
-  const text = (await requestText('GET', `${queryUrl}/metrics`)).text;
-  const sums = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const prefix = prefixes.find((candidate) => line.startsWith(candidate));
-    if (prefix !== undefined) sums.set(prefix, (sums.get(prefix) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return sums;
-}
-
-/** The API's timing buckets (≤ 2, 5, 10, 25 ms) for successful account reads of one consistency, plus its event-loop lag and GC. */
-function apiDiagnosticPrefixes(consistency: string): string[] {
-  const bucket = (bound: string) => `query_http_request_duration_seconds_bucket{le="${bound}",route="/v1/accounts/:id",consistency="${consistency}",status="200"}`;
-  return [...['0.002', '0.005', '0.01', '0.025', '+Inf'].map(bucket), 'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds', 'nodejs_gc_duration_seconds_sum', 'nodejs_gc_duration_seconds_bucket{le="0.01"', 'nodejs_gc_duration_seconds_count'];
-}
+const accountReadBucket = (consistency: string) => (bound: string) => `query_http_request_duration_seconds_bucket{le="${bound}",route="/v1/accounts/:id",consistency="${consistency}",status="200"}`;
 
 /**
  * Runs an open-loop phase and prints how the cores were shared (query API, projector, writers, this
@@ -175,9 +161,8 @@ async function diagnosed<T>(platform: QueryPlatform, consistency: string, phase:
     ['query-api', platform.queryApi.child.pid], ['projector', platform.projector.child.pid],
     ...platform.cluster.nodes.map((node) => [`writer-${node.id}`, node.process?.child.pid] as const), ['generator', process.pid],
   ]);
-  const prefixes = apiDiagnosticPrefixes(consistency);
   // Reading /metrics also restarts prom-client's event-loop lag window: the second read covers the phase.
-  const before = await apiMetricSums(platform.queryUrl, prefixes);
+  const before = await scrapeMetrics(platform.queryUrl);
   const generatorDelay = monitorEventLoopDelay({ resolution: 1 });
   generatorDelay.enable();
   const generatorGc = { totalMs: 0, maxMs: 0 };
@@ -193,13 +178,12 @@ async function diagnosed<T>(platform: QueryPlatform, consistency: string, phase:
   const cores = cpu.stop();
   generatorDelay.disable();
   gcObserver.disconnect();
-  const after = await apiMetricSums(platform.queryUrl, prefixes);
-  const delta = (prefix: string) => (after.get(prefix) ?? 0) - (before.get(prefix) ?? 0);
-  const total = Math.max(1, delta(prefixes[4]!));
-  const shares = ['2', '5', '10', '25'].map((ms, index) => `${format((delta(prefixes[index]!) / total) * 100, 2)}% ≤ ${ms} ms`);
+  const after = await scrapeMetrics(platform.queryUrl);
+  const shares = bucketShares(before, after, accountReadBucket(consistency), ['0.002', '0.005', '0.01', '0.025']) ?? 'no reads answered';
   const ms = (seconds: number) => format(seconds * 1000, 1);
-  const longGcs = delta('nodejs_gc_duration_seconds_count') - delta('nodejs_gc_duration_seconds_bucket{le="0.01"');
-  progress(`  the API's own timing: ${shares.join(', ')}; its event-loop lag p99 ${ms(after.get('nodejs_eventloop_lag_p99_seconds') ?? Number.NaN)} ms, max ${ms(after.get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN)} ms; its GC ${ms(delta('nodejs_gc_duration_seconds_sum'))} ms in all, ${format(longGcs)} pauses over 10 ms; `
+  const gcGrowth = (prefix: string) => sumByPrefix(after, prefix) - sumByPrefix(before, prefix);
+  const longGcs = gcGrowth('nodejs_gc_duration_seconds_count') - gcGrowth('nodejs_gc_duration_seconds_bucket{le="0.01"');
+  progress(`  the API's own timing: ${shares}; its event-loop lag p99 ${ms(after.get('nodejs_eventloop_lag_p99_seconds') ?? Number.NaN)} ms, max ${ms(after.get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN)} ms; its GC ${ms(gcGrowth('nodejs_gc_duration_seconds_sum'))} ms in all, ${format(longGcs)} pauses over 10 ms; `
     + `this generator's event-loop delay p99 ${ms(generatorDelay.percentile(99) / 1e9)} ms, max ${ms(generatorDelay.max / 1e9)} ms, its GC ${format(generatorGc.totalMs, 1)} ms in all, longest ${format(generatorGc.maxMs, 1)} ms; CPU cores used: ${describeCores(cores)}`);
   return result;
 }
@@ -265,20 +249,6 @@ function backgroundWrites(leaderUrl: string): { stop: () => Promise<{ transfers:
   };
 }
 
-async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$/.exec(line);
-    if (match) values.set(match[1]!, Number(match[2]));
-  }
-  return values;
-}
-
-function difference(before: Map<string, number>, after: Map<string, number>, key: string): number {
-  return (after.get(key) ?? 0) - (before.get(key) ?? 0);
-}
-
 const loadAtStart = os.loadavg();
 const services = await startTestServices(log);
 let database: TestDatabase<unknown> | undefined;
@@ -340,20 +310,20 @@ try {
 
     const writes = backgroundWrites(leader.url);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const before = await scrape(platform.queryUrl);
+    const before = await scrapeMetrics(platform.queryUrl);
     strong.push(await closedLoop(`[strong ${run}/${runs}, writes ${format(writeRate)}/s]`, strongConcurrency, seconds * 1_000, httpRead('?consistency=strong&timeoutMs=10000')));
-    const after = await scrape(platform.queryUrl);
+    const after = await scrapeMetrics(platform.queryUrl);
     strongOpen.push(await diagnosed(platform, 'strong', () => openLoop(`[strong at ${format(strongOpenRate)}/s offered ${run}/${runs}, writes ${format(writeRate)}/s]`, strongOpenRate, seconds * 1_000, httpRead('?consistency=strong&timeoutMs=10000'))));
     strongPeer.push(await closedLoop(`[peer SELECT under writes ${run}/${runs}]`, concurrency, seconds * 1_000, peerRead));
     eventualUnderWrites.push(await closedLoop(`[eventual under writes ${run}/${runs}]`, concurrency, seconds * 1_000, httpRead('')));
     const written = await writes.stop();
     writesAchieved.push(written.transfers / written.seconds);
-    const barrierCalls = difference(before, after, 'query_barrier_calls_total{outcome="ok"}');
+    const barrierCalls = metricDelta(before, after, 'query_barrier_calls_total{outcome="ok"}');
     breakdowns.push({
       barrierCalls,
-      readsPerBarrier: difference(before, after, 'query_barrier_reads_per_call_sum') / Math.max(1, difference(before, after, 'query_barrier_reads_per_call_count')),
-      barrierMs: 1_000 * difference(before, after, 'query_barrier_call_duration_seconds_sum') / Math.max(1, difference(before, after, 'query_barrier_call_duration_seconds_count')),
-      waitMs: 1_000 * difference(before, after, 'query_checkpoint_wait_duration_seconds_sum') / Math.max(1, difference(before, after, 'query_checkpoint_wait_duration_seconds_count')),
+      readsPerBarrier: metricDelta(before, after, 'query_barrier_reads_per_call_sum') / Math.max(1, metricDelta(before, after, 'query_barrier_reads_per_call_count')),
+      barrierMs: 1_000 * metricDelta(before, after, 'query_barrier_call_duration_seconds_sum') / Math.max(1, metricDelta(before, after, 'query_barrier_call_duration_seconds_count')),
+      waitMs: 1_000 * metricDelta(before, after, 'query_checkpoint_wait_duration_seconds_sum') / Math.max(1, metricDelta(before, after, 'query_checkpoint_wait_duration_seconds_count')),
     });
     progress(`run ${run}: transfers created ${format(written.transfers / written.seconds)}/s (${written.errors} errors/skipped ticks); `
       + `barrier calls ${format(barrierCalls)}, reads per call ${breakdowns.at(-1)!.readsPerBarrier.toFixed(1)}, `

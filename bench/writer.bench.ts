@@ -20,6 +20,7 @@ import { etcdPut, requireEtcd, startEtcdCluster } from './support/etcd-cluster.t
 import { machineFacts, writeBenchSummary } from './report/bench-summary.ts';
 import { postText } from './support/http-client.ts';
 import { format, median, percentile, progress, runLoad, type LoadResult } from './support/load.ts';
+import { bucketShares, scrapeMetrics } from './support/metrics-text.ts';
 import { CpuShare, describeCores } from './support/process-cpu.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -67,34 +68,18 @@ function summarize(result: LoadResult): { perSecond: number; itemsPerSecond: num
   };
 }
 
+const transferLatencyBucket = (bound: string) => `ledger_writer_request_seconds_bucket{le="${bound}",route="/v1/transfers",status="200"}`;
+
 /** The leader's count of Raft log fsyncs and their total time (from its /metrics), to see how many requests share one. */
 async function leaderFsyncs(leader: WriterProcess): Promise<{ count: number; seconds: number }> {
-  const text = await (await fetch(`${leader.url}/metrics`)).text();
-  const count = /^ledger_writer_fsyncs_total (\S+)/m.exec(text);
-  const seconds = /^ledger_writer_fsync_seconds_total (\S+)/m.exec(text);
-  return { count: count ? Number(count[1]) : Number.NaN, seconds: seconds ? Number(seconds[1]) : Number.NaN };
+  const values = await scrapeMetrics(leader.url);
+  return { count: values.get('ledger_writer_fsyncs_total') ?? Number.NaN, seconds: values.get('ledger_writer_fsync_seconds_total') ?? Number.NaN };
 }
 
-/** The leader's own latency histogram of answered transfer requests: cumulative counts per bucket bound (seconds). */
-async function leaderLatencyBuckets(leader: WriterProcess): Promise<Map<string, number>> {
-  const text = await (await fetch(`${leader.url}/metrics`)).text();
-  const buckets = new Map<string, number>();
-  for (const match of text.matchAll(/^ledger_writer_request_seconds_bucket\{le="([^"]+)",route="\/v1\/transfers",status="200"\} (\d+)/gm)) {
-    buckets.set(match[1]!, Number(match[2]));
-  }
-  return buckets;
-}
-
-/** "server side: 97.1% ≤ 10 ms, 99.2% ≤ 25 ms, …": where the leader itself saw the requests of a phase end. */
+/** "; the leader's own timing: 97.10% ≤ 10 ms, …": where the leader itself saw the requests of a phase end. */
 async function serverLatencyNote(leader: WriterProcess, before: Map<string, number>): Promise<string> {
-  const after = await leaderLatencyBuckets(leader);
-  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
-  if (total <= 0) return '';
-  const shares = ['0.005', '0.01', '0.025', '0.05'].map((bound) => {
-    const count = (after.get(bound) ?? 0) - (before.get(bound) ?? 0);
-    return `${format((count / total) * 100, 2)}% ≤ ${Number(bound) * 1000} ms`;
-  });
-  return `; the leader's own timing: ${shares.join(', ')}`;
+  const shares = bucketShares(before, await scrapeMetrics(leader.url), transferLatencyBucket, ['0.005', '0.01', '0.025', '0.05']);
+  return shares === undefined ? '' : `; the leader's own timing: ${shares}`;
 }
 
 async function fsyncNote(leader: WriterProcess, before: { count: number; seconds: number }, result: ReturnType<typeof summarize>): Promise<string> {
@@ -193,7 +178,7 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
       if (phases.has('half') && halfRate > 0) {
       await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
-      const latencyBefore = await leaderLatencyBuckets(leader);
+      const latencyBefore = await scrapeMetrics(leader.url);
       const halfRun = await withCpuShare(cluster, () => runLoad({
         concurrency: singleConcurrency, durationMs, ratePerSecond: halfRate,
         operation: async () => {

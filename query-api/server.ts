@@ -13,8 +13,10 @@ try {
   const config = loadQueryApiConfig();
   const log = createLogger('query-api', config.logLevel);
   await checkDatabaseReachable(config.databaseUrl);
-  const pool = createPool({ url: config.databaseUrl, applicationName: 'query-api', poolSizeMax: config.databasePoolSizeMax });
-  pool.on('error', (error) => log.warn({ err: connectionErrorForLog(error) }, 'idle Postgres connection failed'));
+  const pool = createPool({
+    url: config.databaseUrl, applicationName: 'query-api', poolSizeMax: config.databasePoolSizeMax,
+    onIdleConnectionError: (error) => log.warn({ err: connectionErrorForLog(error) }, 'idle Postgres connection failed'),
+  });
   const metrics = new QueryMetrics();
   const waiter = new CheckpointWaiter({ databaseUrl: config.databaseUrl, log, metrics });
   await waiter.start();

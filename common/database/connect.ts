@@ -96,13 +96,6 @@ export async function withClientTransaction<T>(
 ): Promise<T> {
   const client = await poolOf(db).connect();
   let broken: Error | undefined;
-  // While checked out, a connection the server ends (restart, pg_terminate_backend) reports it as
-  // an 'error' event; with no listener that event would end the process. Note it here: the next
-  // query on the connection fails, the transaction with it, and the connection is destroyed.
-  const onConnectionError = (error: Error) => {
-    broken ??= error;
-  };
-  client.on('error', onConnectionError);
   try {
     // `openingStatements` (no parameters: the simple protocol) go in the same round trip as BEGIN;
     // each still runs as its own statement (its own snapshot under READ COMMITTED).
@@ -117,7 +110,6 @@ export async function withClientTransaction<T>(
     });
     throw error;
   } finally {
-    client.off('error', onConnectionError);
     client.release(broken);
   }
 }

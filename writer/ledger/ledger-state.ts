@@ -106,9 +106,9 @@ export class TransferChunkCache {
   }
 
   /** Replaces each kept chunk's bytes by the same bytes elsewhere (e.g. inside the snapshot they were copied into, so they are held once). */
-  rebase(locate: (chunk: number, bytes: Uint8Array) => Uint8Array | undefined): void {
+  rebase(locate: (bytes: Uint8Array) => Uint8Array | undefined): void {
     for (const [chunk, entry] of this.#chunks) {
-      const moved = locate(chunk, entry.bytes);
+      const moved = locate(entry.bytes);
       if (moved !== undefined) this.#chunks.set(chunk, { changes: entry.changes, bytes: moved });
     }
   }

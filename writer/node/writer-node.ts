@@ -280,7 +280,7 @@ export class WriterNode {
   #tickTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   readonly #leaderListeners = new Set<() => void>();
-  readonly stats = { readies: 0, persistedEntries: 0, appliedEntries: 0, appliedEvents: 0, proposals: 0, snapshots: 0, snapshotsInstalled: 0, tickStalls: 0 };
+  readonly stats = { readies: 0, persistedEntries: 0, appliedEntries: 0, appliedEvents: 0, proposals: 0, snapshots: 0, snapshotChunksReused: 0, snapshotsInstalled: 0, tickStalls: 0 };
 
   constructor(options: WriterNodeOptions) {
     this.#nodeId = options.nodeId;
@@ -865,12 +865,12 @@ export class WriterNode {
     const data = encodeNodeSnapshot({ ledger, publishedSeq: capture.publishedSeq, floorIndex: capture.floorIndex, floorSeq: capture.floorSeq, records: capture.records });
     // The kept transfer chunks are now also inside `data`, which the Raft core holds as its
     // snapshot: keep them as views into it, so the encoded state is in memory once.
-    const ledgerStart = data.length - capture.records.reduce((sum, record) => sum + record.data.length, 0) - ledger.length;
+    const ledgerInData = decodeNodeSnapshot(data).ledger;
     const offsets = new Map<Uint8Array, number>();
-    for (let index = 0, at = ledgerStart; index < pieces.length; at += pieces[index]!.length, index += 1) offsets.set(pieces[index]!, at);
-    capture.view.transferChunks.rebase((_chunk, bytes) => {
+    for (let index = 0, at = 0; index < pieces.length; at += pieces[index]!.length, index += 1) offsets.set(pieces[index]!, at);
+    capture.view.transferChunks.rebase((bytes) => {
       const at = offsets.get(bytes);
-      return at === undefined ? undefined : data.subarray(at, at + bytes.length);
+      return at === undefined ? undefined : ledgerInData.subarray(at, at + bytes.length);
     });
     await this.#storage.saveSnapshotAsync({ metadata: capture.metadata, data });
     if (abandoned()) return;
@@ -881,6 +881,7 @@ export class WriterNode {
     if (this.#snapshotFloor !== undefined) this.#snapshotFloor = Math.max(this.#snapshotFloor, capture.floorIndex);
     this.#seqIndex.keepFrom(capture.floorIndex);
     this.stats.snapshots += 1;
+    this.stats.snapshotChunksReused += encoder.reusedChunks;
     this.#lastSnapshotBytes = data.length;
     this.#log.info({
       index: capture.index, floorIndex: capture.floorIndex, lastSeq: capture.view.lastSeq, publishedSeq: capture.publishedSeq, retainedRecords: capture.records.length,
