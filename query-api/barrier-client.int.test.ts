@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaderUrlHeader } from '../common/http/headers.ts';
 import { createLogger } from '../common/logger.ts';
 import { postJson, WriterCluster } from '../test/support/writer-cluster.ts';
 import { BarrierClient, type BarrierResult } from './barrier-client.ts';
@@ -15,14 +16,17 @@ import { metricValue, unreachableWriterUrl } from './test/query-harness.ts';
 
 const log = createLogger('barrier-test', 'silent');
 
-/** A server whose n-th barrier call (counted on arrival) answers seq n after `delayMs`. */
-async function numberingServer(delayMs: number): Promise<{ url: string; arrivals: () => number; close: () => Promise<void> }> {
+/**
+ * A server whose n-th barrier call (counted on arrival) answers seq n after `delayMs`, with
+ * `headers` (e.g. a relaying follower's leader URL).
+ */
+async function numberingServer(delayMs: number, headers: () => Record<string, string> = () => ({})): Promise<{ url: string; arrivals: () => number; close: () => Promise<void> }> {
   let arrivals = 0;
   const server = http.createServer((request, response) => {
     request.resume();
     arrivals += 1;
     const seq = arrivals;
-    setTimeout(() => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ shard: 0, seq })), delayMs);
+    setTimeout(() => response.writeHead(200, { 'content-type': 'application/json', ...headers() }).end(JSON.stringify({ shard: 0, seq })), delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -73,6 +77,22 @@ describe('barrier client batching', () => {
       expect(client.shard).toBe(0);
     } finally {
       await server.close();
+    }
+  });
+
+  it('goes straight to the leader a relaying node names, when it is one of its URLs, and stays otherwise', async () => {
+    const leader = await numberingServer(0);
+    const follower = await numberingServer(0, () => ({ [leaderUrlHeader]: `${leader.url}/` }));
+    const stranger = await numberingServer(0, () => ({ [leaderUrlHeader]: 'http://writer-9.example:8080' }));
+    try {
+      const client = new BarrierClient({ writerUrls: [follower.url, leader.url], log, metrics: new QueryMetrics() });
+      for (let call = 0; call < 3; call += 1) expect((await client.barrier()).ok).toBe(true);
+      expect([follower.arrivals(), leader.arrivals()]).toEqual([1, 2]);
+      const unnamed = new BarrierClient({ writerUrls: [stranger.url, leader.url], log, metrics: new QueryMetrics() });
+      for (let call = 0; call < 3; call += 1) expect((await unnamed.barrier()).ok).toBe(true);
+      expect([stranger.arrivals(), leader.arrivals()]).toEqual([3, 2]);
+    } finally {
+      await Promise.all([leader.close(), follower.close(), stranger.close()]);
     }
   });
 

@@ -13,7 +13,9 @@
  * the client retries with the same ids, and idempotency makes that safe.
  */
 import Type from 'typebox';
+import type { FastifyReply } from 'fastify';
 import { createHttpApp, type HttpApp } from '../../common/http/create-app.ts';
+import { leaderUrlHeader } from '../../common/http/headers.ts';
 import type { Logger } from '../../common/logger.ts';
 import { amountMax, type AccountInput, type LedgerState, type TransferInput } from '../ledger/index.ts';
 import { registerAdminRoutes, type AdminEventSource } from './admin-routes.ts';
@@ -61,6 +63,21 @@ export const writerHttpLimitsDefault: WriterHttpLimits = {
 };
 
 const forwardedHeader = 'x-ledger-forwarded-by';
+
+/** What a request handled by the leader (here, or relayed from it) answers. */
+interface LeaderAnswer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly retryAfter?: boolean;
+  /** Set when the leader answered through this node: its client URL (`x-ledger-leader-url`). */
+  readonly leaderUrl?: string;
+}
+
+function sendAnswer(reply: FastifyReply, answer: LeaderAnswer): FastifyReply {
+  if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
+  if (answer.leaderUrl !== undefined) reply.header(leaderUrlHeader, answer.leaderUrl);
+  return reply.status(answer.status as 200).send(answer.body as never);
+}
 /** While the known leader refuses connections, how often a held request looks for another leader. */
 const notDeliveredRetryMs = 50;
 
@@ -142,7 +159,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
   /** Runs `attempt` here, forwarding to the leader or waiting out an election as needed. */
   async function leaderCall<T>(
     route: string, rawBody: unknown, alreadyForwarded: boolean, attempt: () => Promise<NodeResult<T>>,
-  ): Promise<{ status: number; body: unknown; retryAfter?: boolean }> {
+  ): Promise<LeaderAnswer> {
     const deadline = Date.now() + limits.leaderWaitMsMax;
     while (true) {
       const result = await attempt();
@@ -170,7 +187,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     }
   }
 
-  function unreachable(): { status: number; body: unknown; retryAfter: boolean } {
+  function unreachable(): LeaderAnswer {
     return { status: 503, body: { error: 'leader_unreachable', message: 'the leader did not answer; outcome unknown — retry with the same ids' }, retryAfter: true };
   }
 
@@ -178,7 +195,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
    * Relays the leader's answer; `not_delivered` when the connection was refused (nothing was sent).
    * Gives up (outcome unknown) when this node stops following `leaderId` before the answer comes.
    */
-  async function forward(route: string, target: string, leaderId: string, rawBody: unknown): Promise<{ status: number; body: unknown; retryAfter?: boolean } | 'not_delivered'> {
+  async function forward(route: string, target: string, leaderId: string, rawBody: unknown): Promise<LeaderAnswer | 'not_delivered'> {
     metrics.forwarded.inc({ route });
     const leaderMoved = new AbortController();
     void watchLeader(leaderId, leaderMoved);
@@ -189,7 +206,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
         body: JSON.stringify(rawBody ?? {}),
         signal: AbortSignal.any([AbortSignal.timeout(limits.forwardTimeoutMs), leaderMoved.signal]),
       });
-      return { status: response.status, body: await response.json(), retryAfter: response.status === 503 };
+      return { status: response.status, body: await response.json(), retryAfter: response.status === 503, leaderUrl: target };
     } catch (error) {
       if (connectionRefused(error)) return 'not_delivered';
       if (leaderMoved.signal.aborted) {
@@ -220,8 +237,7 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     metrics.batchItems.observe({ kind: 'accounts' }, request.body.accounts.length);
     const command: WriteCommand = { type: 'CreateAccounts', data: { accounts: toAccounts(request.body) } };
     const answer = await leaderCall('/v1/accounts', request.body, request.headers[forwardedHeader] !== undefined, () => service.submit(command));
-    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
-    return reply.status(answer.status as 200).send(answer.body as never);
+    return sendAnswer(reply, answer);
   });
 
   app.post('/v1/transfers', { schema: { body: CreateTransfersBody, response: { 200: WriteResponse, ...errorResponses } } }, async (request, reply) => {
@@ -235,14 +251,12 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
     metrics.batchItems.observe({ kind: 'transfers' }, transfers.length);
     const command: WriteCommand = { type: 'CreateTransfers', data: { transfers } };
     const answer = await leaderCall('/v1/transfers', request.body, request.headers[forwardedHeader] !== undefined, () => service.submit(command));
-    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
-    return reply.status(answer.status as 200).send(answer.body as never);
+    return sendAnswer(reply, answer);
   });
 
   app.post('/v1/barrier', { schema: { response: { 200: Position, 503: ErrorResponse } } }, async (request, reply) => {
     const answer = await leaderCall('/v1/barrier', {}, request.headers[forwardedHeader] !== undefined, () => service.barrier());
-    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
-    return reply.status(answer.status as 200).send(answer.body as never);
+    return sendAnswer(reply, answer);
   });
 
   const ClusterResponse = Type.Object({
@@ -287,15 +301,13 @@ export function buildWriterApp(dependencies: WriterAppDependencies): HttpApp {
       const result = await service.changeMembership(change);
       return result.ok ? { ok: true as const, value: { position: result.value.position } } : result;
     });
-    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
-    return reply.status(answer.status as 200).send(answer.body as never);
+    return sendAnswer(reply, answer);
   });
 
   const LeadershipBody = Type.Object({ to: NodeIdParam }, { additionalProperties: false });
   app.post('/v1/admin/leadership', { schema: { body: LeadershipBody, response: { 200: Type.Object({ to: Type.String() }), 400: ErrorResponse, 503: ErrorResponse } } }, async (request, reply) => {
     const answer = await leaderCall('/v1/admin/leadership', request.body, request.headers[forwardedHeader] !== undefined, async () => service.transferLeadership(request.body.to));
-    if (answer.retryAfter) reply.header('retry-after', retryAfterSeconds);
-    return reply.status(answer.status as 200).send(answer.body as never);
+    return sendAnswer(reply, answer);
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaderUrlHeader } from '../../common/http/headers.ts';
 import { createLogger } from '../../common/logger.ts';
 import { startInMemoryCluster, type InMemoryCluster } from '../node/test/in-memory-cluster.ts';
 import type { WriterNode } from '../node/writer-node.ts';
@@ -44,9 +45,12 @@ function urlOf(node: WriterNode): string {
   return urls[node.cluster().nodeId]!;
 }
 
-async function post(base: string, path: string, body: unknown, raw?: string): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null }> {
+async function post(base: string, path: string, body: unknown, raw?: string): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null; leaderUrl: string | null }> {
   const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown>, retryAfter: response.headers.get('retry-after') };
+  return {
+    status: response.status, body: (await response.json()) as Record<string, unknown>,
+    retryAfter: response.headers.get('retry-after'), leaderUrl: response.headers.get(leaderUrlHeader),
+  };
 }
 
 function lastSeqEverywhere(): number[] {
@@ -62,6 +66,16 @@ describe('writer HTTP API', () => {
     expect(answer.body).toEqual({ results: [{ id: 'dep-1', status: 'created' }], position: { shard: 0, seq: 3 } });
     const barrier = await post(urlOf(follower), '/v1/barrier', {});
     expect(barrier).toMatchObject({ status: 200, body: { shard: 0, seq: 3 } });
+  });
+
+  it('names the leader on an answer a follower relayed, and nothing on the leader\'s own answers', async () => {
+    const leader = await cluster.waitForLeader();
+    const follower = [...cluster.nodes.values()].find((node) => node !== leader)!;
+    expect((await post(urlOf(follower), '/v1/barrier', {})).leaderUrl).toBe(urlOf(leader));
+    expect((await post(urlOf(follower), '/v1/accounts', { accounts: [{ id: 'named-leader', ledger: 1, code: 1 }] })).leaderUrl).toBe(urlOf(leader));
+    const direct = await post(urlOf(leader), '/v1/barrier', {});
+    expect(direct.status).toBe(200);
+    expect(direct.leaderUrl).toBeNull();
   });
 
   const badRequests: [string, unknown, string | undefined, number, string][] = [
