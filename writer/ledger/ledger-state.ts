@@ -3,6 +3,7 @@ import type { Account, OwnedAccount } from './account.ts';
 import { ExpiryHeap, type ExpiryEntry } from './expiry-heap.ts';
 import { SegmentedMap } from './segmented-map.ts';
 import type { Transfer } from './transfer.ts';
+import { TransferTable } from './transfer-table.ts';
 
 /**
  * The ledger's state, read by `decide` and written by `evolve`.
@@ -64,8 +65,11 @@ export interface SnapshotView {
   readonly transferChunks: TransferChunkCache;
   /** The first `accountCount` accounts, each as it was when the view began. */
   accounts(): Iterator<Account>;
-  /** The first `transferCount` transfers, each as it was when the view began. */
-  transfers(): Iterator<Transfer>;
+  /**
+   * Transfers at positions [from, from + count) of the first `transferCount` (default: from 0 to
+   * the end), each as it was when the view began.
+   */
+  transfers(from?: number, count?: number): Iterator<Transfer>;
   /** Stops recording what changes (call when done or abandoned). */
   end(): void;
 }
@@ -120,16 +124,17 @@ interface PreImages {
   readonly transfers: Map<string, Transfer>;
 }
 
-/** The committed store: plain maps mutated in place by `evolve`. */
+/**
+ * The committed store, mutated in place by `evolve`: accounts in a map of records, transfers in
+ * columns (transfer-table.ts), one slot each in insertion order.
+ */
 export class CommittedLedgerState implements LedgerState {
   readonly #accounts = new SegmentedMap<Account>();
-  readonly #transfers = new SegmentedMap<Transfer>();
+  readonly #transfers = new TransferTable();
   readonly #expiries = new ExpiryHeap();
   #lastSeq = 0;
   #preImages: PreImages | undefined;
-  /** Position (insertion order) of each transfer still pending: the only records that change. */
-  readonly #pendingPositions = new Map<string, number>();
-  /** Changes counted per chunk of `transferChunkRecords` transfers. */
+  /** Changes counted per chunk of `transferChunkRecords` transfers (slot / transferChunkRecords). */
   readonly #chunkChanges: number[] = [];
   #transferChunks: TransferChunkCache | undefined;
   readonly #transferChunkRecords: number;
@@ -161,7 +166,10 @@ export class CommittedLedgerState implements LedgerState {
       transferCount,
       transferChunks: this.#transferChunks,
       accounts: () => firstAsBefore(accounts.values(), accountCount, preImages.accounts),
-      transfers: () => firstAsBefore(transfers.values(), transferCount, preImages.transfers),
+      transfers: (from = 0, count = transferCount - from) => {
+        assert(from >= 0 && count >= 0 && from + count <= transferCount, `transfers ${from}..${from + count} of a view of ${transferCount}`);
+        return asBefore(transfers.range(from, count), preImages.transfers);
+      },
       end: () => {
         if (this.#preImages === preImages) this.#preImages = undefined;
       },
@@ -198,7 +206,7 @@ export class CommittedLedgerState implements LedgerState {
   }
 
   transfers(): Iterable<Transfer> {
-    return this.#transfers.values();
+    return this.#transfers.range(0, this.#transfers.size);
   }
 
   pendingExpiriesInOrder(): Iterable<ExpiryEntry> {
@@ -226,22 +234,20 @@ export class CommittedLedgerState implements LedgerState {
   }
 
   putNewTransfer(transfer: Transfer): boolean {
-    if (!this.#transfers.setNew(transfer.id, transfer)) return false;
-    if (transfer.pendingStatus === 'pending') this.#pendingPositions.set(transfer.id, this.#transfers.size - 1);
+    if (!this.#transfers.append(transfer)) return false;
     indexExpiry(this.#expiries, transfer);
     return true;
   }
 
   putTransfer(transfer: Transfer): void {
-    const preImages = this.#preImages;
-    if (preImages !== undefined && !preImages.transfers.has(transfer.id)) {
-      const before = this.#transfers.get(transfer.id);
-      if (before !== undefined) preImages.transfers.set(transfer.id, before); // records are immutable: no copy
-    }
-    if (this.#transfers.setNew(transfer.id, transfer)) {
-      if (transfer.pendingStatus === 'pending') this.#pendingPositions.set(transfer.id, this.#transfers.size - 1);
+    const slot = this.#transfers.slotOf(transfer.id);
+    if (slot === undefined) {
+      this.#transfers.append(transfer);
     } else {
-      this.#countChange(transfer);
+      const preImages = this.#preImages;
+      if (preImages !== undefined && !preImages.transfers.has(transfer.id)) preImages.transfers.set(transfer.id, this.#transfers.at(slot));
+      this.#transfers.replace(slot, transfer);
+      this.#countChange(slot);
     }
     indexExpiry(this.#expiries, transfer);
   }
@@ -257,17 +263,10 @@ export class CommittedLedgerState implements LedgerState {
     this.#transferChunks.set(chunk, bytes);
   }
 
-  /** A record replaced: its chunk's cached bytes no longer hold it. */
-  #countChange(transfer: Transfer): void {
-    const position = this.#pendingPositions.get(transfer.id);
-    if (position === undefined) {
-      // Only pending transfers change (evolve.ts); were anything else replaced, no chunk is trusted.
-      this.#transferChunks = undefined;
-      return;
-    }
-    const chunk = Math.floor(position / this.#transferChunkRecords);
+  /** The record in `slot` was replaced: its chunk's cached bytes no longer hold it. */
+  #countChange(slot: number): void {
+    const chunk = Math.floor(slot / this.#transferChunkRecords);
     this.#chunkChanges[chunk] = (this.#chunkChanges[chunk] ?? 0) + 1;
-    if (transfer.pendingStatus !== 'pending') this.#pendingPositions.delete(transfer.id);
   }
 
   advanceSeq(): number {
@@ -288,6 +287,11 @@ function* firstAsBefore<V extends { readonly id: string }>(values: Iterator<V>, 
     assert(next.done !== true, `the state holds fewer than the ${count} records it held when the view began`);
     yield before.get(next.value.id) ?? next.value;
   }
+}
+
+/** Each value, or its pre-image if it changed since the view began (checked as it is reached: the state goes on changing). */
+function* asBefore<V extends { readonly id: string }>(values: Iterable<V>, before: ReadonlyMap<string, V>): Generator<V, void, undefined> {
+  for (const value of values) yield before.size === 0 ? value : (before.get(value.id) ?? value);
 }
 
 /** An empty committed store. `evolve` mutates it in place (see evolve.ts). */

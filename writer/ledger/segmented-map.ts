@@ -60,20 +60,6 @@ export class SegmentedMap<V> {
     newest.set(key, value);
   }
 
-  /** Adds `key` if it is absent; returns false (and overwrites) if it was present. */
-  setNew(key: string, value: V): boolean {
-    const segments = this.#segments;
-    const first = segments[0] as Map<string, V>;
-    if (segments.length === 1 && first.size < this.#segmentEntriesMax) {
-      const sizeBefore = first.size;
-      first.set(key, value);
-      return first.size > sizeBefore;
-    }
-    const present = this.has(key);
-    this.set(key, value);
-    return !present;
-  }
-
   *values(): Generator<V, void, undefined> {
     for (const segment of this.#segments) yield* segment.values();
   }

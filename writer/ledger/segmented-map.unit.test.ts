@@ -5,16 +5,13 @@ import { SegmentedMap } from './segmented-map.ts';
 describe('SegmentedMap', () => {
   it('behaves like a Map across segment boundaries (tiny segments)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer(), fc.boolean())), (operations) => {
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer())), (operations) => {
         const segmented = new SegmentedMap<number>(4);
         const model = new Map<string, number>();
-        for (const [key, value, onlyIfNew] of operations) {
+        for (const [key, value] of operations) {
           const id = `k-${key}`;
-          if (onlyIfNew) {
-            expect(segmented.setNew(id, value)).toBe(!model.has(id));
-          } else {
-            segmented.set(id, value);
-          }
+          expect(segmented.has(id)).toBe(model.has(id));
+          segmented.set(id, value);
           model.set(id, value);
         }
         expect(segmented.size).toBe(model.size);

@@ -54,7 +54,6 @@ export class SnapshotEncoder {
   readonly #view: SnapshotView;
   readonly #sink = new ByteSink(1 << 20);
   readonly #accounts: Iterator<Account>;
-  readonly #transfers: Iterator<Transfer>;
   #headerWritten = false;
   #accountsLeft: number;
   #transfersLeft: number;
@@ -66,7 +65,6 @@ export class SnapshotEncoder {
   constructor(view: SnapshotView) {
     this.#view = view;
     this.#accounts = view.accounts();
-    this.#transfers = view.transfers();
     this.#accountsLeft = view.accountCount;
     this.#transfersLeft = view.transferCount;
   }
@@ -104,14 +102,16 @@ export class SnapshotEncoder {
     const count = Math.min(chunkRecords, this.#transfersLeft);
     const whole = count === chunkRecords;
     const cached = whole ? cache.get(chunk) : undefined;
-    for (let left = count; left > 0; left -= 1, this.#transfersLeft -= 1) {
-      const next = this.#transfers.next();
-      assert(next.done !== true, 'the view ended before transferCount transfers');
-      if (cached === undefined) writeTransfer(sink, next.value);
-    }
+    this.#transfersLeft -= count;
     if (cached !== undefined) {
       this.reusedChunks += 1;
       return cached;
+    }
+    const transfers = this.#view.transfers(position, count);
+    for (let left = count; left > 0; left -= 1) {
+      const next = transfers.next();
+      assert(next.done !== true, 'the view ended before transferCount transfers');
+      writeTransfer(sink, next.value);
     }
     this.encodedChunks += 1;
     const bytes = sink.finish();
