@@ -152,14 +152,15 @@ async function openLoop(label: string, rate: number, durationMs: number, operati
 const accountReadBucket = (consistency: string) => (bound: string) => `query_http_request_duration_seconds_bucket{le="${bound}",route="/v1/accounts/:id",consistency="${consistency}",status="200"}`;
 
 /**
- * Runs an open-loop phase and prints how the cores were shared (query API, projector, writers, this
- * generator, the rest) and where the API's own timing put the phase's reads: a tail the API did not
- * see comes from queueing in the kernel or from the generator.
+ * Runs an open-loop phase and prints how the cores were shared (query API, projector, writers, the
+ * local Kafka broker, this generator, the rest — mostly Postgres) and where the API's own timing
+ * put the phase's reads: a tail the API did not see comes from queueing in the kernel or from the
+ * generator.
  */
 async function diagnosed<T>(platform: QueryPlatform, consistency: string, phase: () => Promise<T>): Promise<T> {
   const cpu = new CpuShare([
     ['query-api', platform.queryApi.child.pid], ['projector', platform.projector.child.pid],
-    ...platform.cluster.nodes.map((node) => [`writer-${node.id}`, node.process?.child.pid] as const), ['generator', process.pid],
+    ...platform.cluster.nodes.map((node) => [`writer-${node.id}`, node.process?.child.pid] as const), ['kafka', kafkaPid], ['generator', process.pid],
   ]);
   // Reading /metrics also restarts prom-client's event-loop lag window: the second read covers the phase.
   const before = await scrapeMetrics(platform.queryUrl);
@@ -251,6 +252,8 @@ function backgroundWrites(leaderUrl: string): { stop: () => Promise<{ transfers:
 
 const loadAtStart = os.loadavg();
 const services = await startTestServices(log);
+/** The local broker, when the bench started it: its CPU is reported apart from "other" (Postgres and the rest). */
+const kafkaPid = services.kafkaPid;
 let database: TestDatabase<unknown> | undefined;
 let platform: QueryPlatform | undefined;
 try {

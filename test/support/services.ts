@@ -22,6 +22,8 @@ export interface TestServices {
   /** A superuser URL of a database the tests may create other databases from. */
   readonly databaseUrl: string;
   readonly description: string;
+  /** The broker's process id when it is a local broker started here (benches report its CPU). */
+  readonly kafkaPid?: number;
   stop(): Promise<void>;
 }
 
@@ -38,14 +40,14 @@ export async function startTestServices(log: Logger): Promise<TestServices> {
     const docker = (!process.env.KAFKA_BROKERS || !process.env.DATABASE_URL) && (await dockerReachable());
     const kafka = await provideKafka(log, docker, stops);
     const postgres = await providePostgres(log, docker, stops);
-    return { kafkaBrokers: kafka.brokers, databaseUrl: postgres.url, description: `Kafka: ${kafka.how}; Postgres: ${postgres.how}`, stop: stopAll };
+    return { kafkaBrokers: kafka.brokers, databaseUrl: postgres.url, description: `Kafka: ${kafka.how}; Postgres: ${postgres.how}`, kafkaPid: kafka.pid, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
   }
 }
 
-async function provideKafka(log: Logger, docker: boolean, stops: (() => Promise<void>)[]): Promise<{ brokers: string[]; how: string }> {
+async function provideKafka(log: Logger, docker: boolean, stops: (() => Promise<void>)[]): Promise<{ brokers: string[]; how: string; pid?: number }> {
   if (process.env.KAFKA_BROKERS) {
     const brokers = parseBrokers(process.env.KAFKA_BROKERS);
     await checkKafkaReachable({ clientId: 'test-setup', brokers, log }, 15_000).catch((error: unknown) => {
@@ -68,7 +70,7 @@ async function provideKafka(log: Logger, docker: boolean, stops: (() => Promise<
     await kafka.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  return { brokers: kafka.brokers, how: `local KRaft broker from the jars (${kafka.brokers.join(',')})` };
+  return { brokers: kafka.brokers, how: `local KRaft broker from the jars (${kafka.brokers.join(',')})`, pid: kafka.pid };
 }
 
 async function providePostgres(log: Logger, docker: boolean, stops: (() => Promise<void>)[]): Promise<{ url: string; how: string }> {
