@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { Port, loadConfig, setting, type ConfigOf } from '../common/config.ts';
 import { databaseUrlSetting, kafkaBrokersSetting, kafkaTopicSetting, logLevelSetting, shardsSetting } from '../common/settings.ts';
 import { eventsPerBatchMax } from './batch-apply.ts';
+import { postgresOutageMsMaxDefault } from './projection-consumer.ts';
 
 export const projectorSettings = {
   databaseUrl: databaseUrlSetting,
@@ -18,6 +19,10 @@ export const projectorSettings = {
   eventsPerBatch: setting({
     env: 'PROJECTOR_EVENTS_PER_BATCH', schema: Type.Integer({ minimum: 1, maximum: eventsPerBatchMax }), default: String(eventsPerBatchMax),
     description: `events applied per Postgres transaction, at most (1..${eventsPerBatchMax})`,
+  }),
+  postgresOutageMs: setting({
+    env: 'PROJECTOR_POSTGRES_OUTAGE_MS', schema: Type.Integer({ minimum: 0, maximum: 3_600_000 }), default: String(postgresOutageMsMaxDefault),
+    description: 'after a batch failed on a lost Postgres connection, how long to wait for Postgres to answer again (then exit; 0 = exit at once)',
   }),
   biPassword: setting({
     env: 'LEDGER_BI_PASSWORD', schema: Type.String({ minLength: 1 }), optional: true,

@@ -40,8 +40,9 @@ try {
   const consumer = new ProjectionConsumer({
     kafka, topic: config.kafkaTopic, groupId: config.groupId, db, log, metrics, target: { kind: 'live' },
     eventsPerBatch: config.eventsPerBatch, partitionsConcurrentlyMax: Math.min(config.shards, 4),
-    // Crash-only: a failure we did not expect ends the process; the supervisor restarts it and the
-    // consumer resumes from the Postgres checkpoints.
+    postgresOutageMsMax: config.postgresOutageMs,
+    // Crash-only: a failure we did not expect (or Postgres away longer than the bound above) ends
+    // the process; the supervisor restarts it and the consumer resumes from the Postgres checkpoints.
     onFatal: () => process.exit(1),
   });
   const app = buildProjectorApp({ db, log, metrics, partitions: () => consumer.partitions() });

@@ -9,6 +9,8 @@
  *   the rows were when they became visible).
  * - `projector_batch_events`, `projector_batch_duration_seconds`: histograms per applied batch.
  * - `projector_partition_stopped{shard,code}`: 1 while the partition is stopped.
+ * - `projector_postgres_connection_lost_total{shard}`: batches that failed because the connection
+ *   to Postgres was lost (the partition is read again from its checkpoint once Postgres answers).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -23,6 +25,7 @@ export class ProjectorMetrics {
   readonly duplicatesSkipped: Counter<'shard'>;
   readonly batchesFoldedAhead: Counter<'shard'>;
   readonly partitionStopped: Gauge<'shard' | 'code'>;
+  readonly postgresConnectionLost: Counter<'shard'>;
 
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
@@ -35,6 +38,7 @@ export class ProjectorMetrics {
     this.eventsApplied = new Counter({ name: 'projector_events_applied_total', help: 'Events applied', labelNames: ['shard'], registers });
     this.duplicatesSkipped = new Counter({ name: 'projector_duplicates_skipped_total', help: 'Messages skipped because their seq was already applied', labelNames: ['shard'], registers });
     this.batchesFoldedAhead = new Counter({ name: 'projector_batches_folded_ahead_total', help: 'Batches folded from the partition cache while the previous batch was written', labelNames: ['shard'], registers });
+    this.postgresConnectionLost = new Counter({ name: 'projector_postgres_connection_lost_total', help: 'Batches that failed because the connection to Postgres was lost (re-read from the checkpoint)', labelNames: ['shard'], registers });
     this.partitionStopped = new Gauge({ name: 'projector_partition_stopped', help: '1 while the partition is stopped (gap, bad or inconsistent event)', labelNames: ['shard', 'code'], registers });
   }
 }

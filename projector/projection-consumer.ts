@@ -27,6 +27,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeEnvelope } from '../common/events/envelope.ts';
+import { connectionErrorForLog, isConnectionLoss } from '../common/database/connect.ts';
 import type { Logger } from '../common/logger.ts';
 import { applyBatch, eventsPerBatchMax, prepareBatch, type ApplyOutcome, type ApplyTarget, type PreparedBatch, type WritingStage } from './batch-apply.ts';
 import type { PartitionMessage } from './batch-selection.ts';
@@ -52,7 +53,17 @@ export interface ProjectionConsumerOptions {
   readonly onBatch?: (shard: number, outcome: ApplyOutcome) => void;
   /** An unexpected failure: the consumer has stopped; the process should exit (default: log only). */
   readonly onFatal?: (error: unknown) => void;
+  /**
+   * How long a partition waits for Postgres to answer again after a batch failed on a lost
+   * connection, before the failure is fatal (default postgresOutageMsMaxDefault).
+   */
+  readonly postgresOutageMsMax?: number;
 }
+
+/** A Postgres restart or failover takes seconds; a minute without one is an outage to restart from. */
+export const postgresOutageMsMaxDefault = 60_000;
+const reconnectDelayMsMin = 100;
+const reconnectDelayMsMax = 5_000;
 
 export interface PartitionStatus {
   readonly shard: number;
@@ -191,6 +202,41 @@ export class ProjectionConsumer {
     this.#consumer.seek({ topic: this.#options.topic, partition: shard, offset });
   }
 
+  /**
+   * A batch failed because the connection to Postgres was lost: it may or may not have committed.
+   * Its messages go back to the front of the queue (with a batch folded ahead meanwhile), what this
+   * process holds of the partition is forgotten, and the partition waits — with backoff, bounded —
+   * until Postgres answers; then the same messages are applied again. The checkpoint is in the
+   * same transaction as the rows, so events a lost commit did commit are skipped by seq: nothing is
+   * applied twice or left out. Past the bound the failure is rethrown (fatal: crash-only, the
+   * supervisor restarts the process).
+   */
+  async #recoverFromConnectionLoss(queue: PartitionQueue, failed: readonly PartitionMessage[], error: Error): Promise<void> {
+    const { log, metrics } = this.#options;
+    const shard = queue.shard;
+    const outageMsMax = this.#options.postgresOutageMsMax ?? postgresOutageMsMaxDefault;
+    metrics.postgresConnectionLost.inc({ shard: String(shard) });
+    log.warn({ shard, err: connectionErrorForLog(error), waitMsMax: outageMsMax }, 'lost the connection to Postgres while applying a batch: applying it again once Postgres answers');
+    const ahead = queue.ahead;
+    queue.ahead = undefined;
+    queue.messages = [...failed, ...(ahead?.messages ?? []), ...queue.messages];
+    queue.cache.clear();
+    const deadline = performance.now() + outageMsMax;
+    for (let attempt = 0; this.#running; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(reconnectDelayMsMax, reconnectDelayMsMin * 2 ** Math.min(attempt, 16))));
+      if (!this.#running) return;
+      try {
+        const [row] = await this.#checkpointRows([shard]);
+        if (row !== undefined) this.#setCheckpoint(shard, Number(row.seq));
+        log.info({ shard, checkpointSeq: this.#checkpoints.get(shard), attempts: attempt + 1 }, 'Postgres answers again: applying the partition from its checkpoint');
+        return;
+      } catch (retryError) {
+        if (!isConnectionLoss(retryError) || performance.now() >= deadline) throw retryError;
+        log.debug({ shard, err: connectionErrorForLog(retryError as Error), attempt }, 'Postgres does not answer yet');
+      }
+    }
+  }
+
   /** The checkpoint rows of `partitions` for this projection's target version. */
   async #checkpointRows(partitions: readonly number[]): Promise<{ shard: number; seq: string; kafka_offset: string }[]> {
     const { db, target } = this.#options;
@@ -286,7 +332,14 @@ export class ProjectionConsumer {
         // reports it with the partition and seq: the fold made ahead is simply not used.
         queue.ahead = { messages: next, prepared: prepareBatch(shard, next, queue.cache).catch(() => undefined) };
       };
-      const outcome = await applyBatch(db, { shard, messages, target, cache: queue.cache, prepared, whileWriting }).finally(() => (writing = false));
+      let outcome: ApplyOutcome;
+      try {
+        outcome = await applyBatch(db, { shard, messages, target, cache: queue.cache, prepared, whileWriting }).finally(() => (writing = false));
+      } catch (error) {
+        if (!isConnectionLoss(error) || !this.#running) throw error;
+        await this.#recoverFromConnectionLoss(queue, messages, error as Error);
+        continue;
+      }
       const seconds = (performance.now() - started) / 1_000;
       if (outcome.applied > 0) {
         metrics.batchEvents.observe(labels, outcome.applied);

@@ -31,6 +31,25 @@ export function connectionErrorForLog(error: Error): { type: string; message: st
   return { type: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
 }
 
+const connectionLossCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03']);
+const connectionLossMessages = [
+  'Connection terminated', 'Client has encountered a connection error', 'timeout exceeded when trying to connect',
+];
+
+/**
+ * The server could not be reached or the connection to it was lost (refused, reset, timed out, the
+ * server shutting down or starting: SQLSTATE class 08 and 57P01–57P03) — as opposed to an error in
+ * what was asked. A transaction that failed this way may or may not have committed.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (connectionLossCodes.has(code) || code.startsWith('08'))) return true;
+  if (connectionLossMessages.some((text) => error.message.startsWith(text))) return true;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== error && isConnectionLoss(cause);
+}
+
 export function createPool(options: DatabaseOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
