@@ -216,6 +216,7 @@ export class ProjectionConsumer {
     const shard = queue.shard;
     const outageMsMax = this.#options.postgresOutageMsMax ?? postgresOutageMsMaxDefault;
     metrics.postgresConnectionLost.inc({ shard: String(shard) });
+    if (outageMsMax <= 0) throw error; // no waiting asked for: crash-only at once
     log.warn({ shard, err: connectionErrorForLog(error), waitMsMax: outageMsMax }, 'lost the connection to Postgres while applying a batch: applying it again once Postgres answers');
     const ahead = queue.ahead;
     queue.ahead = undefined;
