@@ -126,5 +126,4 @@ describe('projection consumer during a Postgres outage', () => {
     await waitUntil(() => fatal.length > 0, waitMs, 'the consumer giving up');
     expect(fatal).toHaveLength(1);
   });
-
 });
