@@ -3,7 +3,8 @@
  * the test cuts (every connection dropped, new ones refused) while events keep arriving. The
  * consumer keeps running, and once Postgres answers again it applies the failed batch again and
  * goes on — with no seq gap to heal — and ends with exactly the tables a consumer that saw no
- * outage builds. An outage longer than the bound is fatal (crash-only, as before).
+ * outage builds. A consumer that joins while Postgres is away seeks to its checkpoint once Postgres
+ * answers. An outage longer than the bound is fatal (crash-only, as before).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
@@ -105,6 +106,32 @@ describe('projection consumer during a Postgres outage', () => {
     await calm.start();
     await waitUntil(() => calm.partitions().find((p) => p.shard === 0)?.checkpointSeq === lastSeq, waitMs, 'the reference consumer at the last seq');
     expect(await dumpVersion(database.db, 'ledger_v1')).toEqual(await dumpVersion(reference.db, 'ledger_v1'));
+  });
+
+  it('joins while Postgres is away, seeks to the checkpoint once it answers, and projects everything', async () => {
+    const topic = uniqueTopic('projector.outage.join');
+    await createTopic(kafka, topic, 1);
+    const history = historyMessages(generateHistory({ seed: 14, shard: 0, accounts: 10, transfers: 300 }));
+    const lastSeq = seqOf(history.at(-1)!);
+    await publish(kafka, topic, history, uniqueName('join'), 100);
+    const { database, db, proxy } = await proxiedDatabase('projector_outage_join');
+    cut(proxy);
+    const fatal: unknown[] = [];
+    const stops: unknown[] = [];
+    const consumer = new ProjectionConsumer({
+      kafka, topic, groupId: uniqueName('projector'), db, log, metrics: new ProjectorMetrics(), target: { kind: 'live' }, eventsPerBatch: 50,
+      onFatal: (error) => fatal.push(error), onBatch: (_shard, outcome) => void (outcome.stop === undefined || stops.push(outcome.stop)),
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // joined; the seek and the first batches wait for Postgres
+    expect(fatal).toEqual([]);
+    proxy.refuseConnections(false);
+    await waitUntil(() => consumer.partitions().find((p) => p.shard === 0)?.checkpointSeq === lastSeq, waitMs, 'every event applied');
+    expect(fatal).toEqual([]);
+    expect(stops).toEqual([]);
+    const accounts = await database.db.selectFrom('ledger.accounts' as never).select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+    expect(Number(accounts.count)).toBe(10);
   });
 
   it('gives up once Postgres stays away longer than its bound', async () => {

@@ -54,8 +54,9 @@ export interface ProjectionConsumerOptions {
   /** An unexpected failure: the consumer has stopped; the process should exit (default: log only). */
   readonly onFatal?: (error: unknown) => void;
   /**
-   * How long a partition waits for Postgres to answer again after a batch failed on a lost
-   * connection, before the failure is fatal (default postgresOutageMsMaxDefault).
+   * How long the consumer waits for Postgres to answer again — after a batch failed on a lost
+   * connection, or when it cannot read the checkpoints to seek to on a (re)join — before the
+   * failure is fatal (default postgresOutageMsMaxDefault; 0: fatal at once).
    */
   readonly postgresOutageMsMax?: number;
 }
@@ -109,6 +110,7 @@ export class ProjectionConsumer {
   readonly #options: ProjectionConsumerOptions;
   readonly #consumer: Consumer;
   readonly #eventsPerBatch: number;
+  readonly #outageMsMax: number;
   readonly #stops = new Map<number, PartitionStop>();
   readonly #checkpoints = new Map<number, number>();
   readonly #queues = new Map<number, PartitionQueue>();
@@ -119,6 +121,7 @@ export class ProjectionConsumer {
   constructor(options: ProjectionConsumerOptions) {
     this.#options = options;
     this.#eventsPerBatch = Math.min(options.eventsPerBatch ?? eventsPerBatchMax, eventsPerBatchMax);
+    this.#outageMsMax = options.postgresOutageMsMax ?? postgresOutageMsMaxDefault;
     this.#consumer = options.kafka.consumer({
       groupId: options.groupId,
       readUncommitted: false,
@@ -140,7 +143,8 @@ export class ProjectionConsumer {
       const partitions = event.payload.memberAssignment[topic] ?? [];
       // A rebalance may have let another process write meanwhile: start from Postgres again.
       for (const queue of this.#queues.values()) queue.cache.clear();
-      void this.#seekToCheckpoints(partitions).catch((error: unknown) => this.#fatal(error, 'seeking to the checkpoints failed'));
+      void this.#whilePostgresAway('seeking to the checkpoints', () => this.#seekToCheckpoints(partitions), 'at once')
+        .catch((error: unknown) => this.#fatal(error, 'seeking to the checkpoints failed'));
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
       log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
@@ -205,37 +209,50 @@ export class ProjectionConsumer {
   /**
    * A batch failed because the connection to Postgres was lost: it may or may not have committed.
    * Its messages go back to the front of the queue (with a batch folded ahead meanwhile), what this
-   * process holds of the partition is forgotten, and the partition waits — with backoff, bounded —
-   * until Postgres answers; then the same messages are applied again. The checkpoint is in the
-   * same transaction as the rows, so events a lost commit did commit are skipped by seq: nothing is
-   * applied twice or left out. Past the bound the failure is rethrown (fatal: crash-only, the
-   * supervisor restarts the process).
+   * process holds of the partition is forgotten, and the partition waits until Postgres answers;
+   * then the same messages are applied again. The checkpoint is in the same transaction as the
+   * rows, so events a lost commit did commit are skipped by seq: nothing is applied twice or left out.
    */
   async #recoverFromConnectionLoss(queue: PartitionQueue, failed: readonly PartitionMessage[], error: Error): Promise<void> {
     const { log, metrics } = this.#options;
     const shard = queue.shard;
-    const outageMsMax = this.#options.postgresOutageMsMax ?? postgresOutageMsMaxDefault;
     metrics.postgresConnectionLost.inc({ shard: String(shard) });
-    if (outageMsMax <= 0) throw error; // no waiting asked for: crash-only at once
-    log.warn({ shard, err: connectionErrorForLog(error), waitMsMax: outageMsMax }, 'lost the connection to Postgres while applying a batch: applying it again once Postgres answers');
+    if (this.#outageMsMax <= 0) throw error; // no waiting asked for: crash-only at once
+    log.warn({ shard, err: connectionErrorForLog(error), waitMsMax: this.#outageMsMax }, 'lost the connection to Postgres while applying a batch: applying it again once Postgres answers');
     const ahead = queue.ahead;
     queue.ahead = undefined;
     queue.messages = [...failed, ...(ahead?.messages ?? []), ...queue.messages];
     queue.cache.clear();
-    const deadline = performance.now() + outageMsMax;
-    for (let attempt = 0; this.#running; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(reconnectDelayMsMax, reconnectDelayMsMin * 2 ** Math.min(attempt, 16))));
-      if (!this.#running) return;
+    await this.#whilePostgresAway(`applying shard ${shard}`, async () => {
+      const [row] = await this.#checkpointRows([shard]);
+      if (row !== undefined) this.#setCheckpoint(shard, Number(row.seq));
+      log.info({ shard, checkpointSeq: this.#checkpoints.get(shard) }, 'Postgres answers again: applying the partition from its checkpoint');
+    }, 'after a backoff');
+  }
+
+  /**
+   * Runs `attempt` until it succeeds, trying again with backoff (0.1 s doubling to 5 s) while
+   * Postgres cannot be reached, for at most `postgresOutageMsMax`; past that, or on any other error,
+   * the error is rethrown (fatal: crash-only, the supervisor restarts the process). Undefined when
+   * the consumer stops meanwhile.
+   */
+  async #whilePostgresAway<T>(what: string, attempt: () => Promise<T>, first: 'at once' | 'after a backoff'): Promise<T | undefined> {
+    const deadline = performance.now() + this.#outageMsMax;
+    for (let tries = 0; this.#running; tries += 1) {
+      if (tries > 0 || first === 'after a backoff') {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(reconnectDelayMsMax, reconnectDelayMsMin * 2 ** Math.min(tries, 16))));
+        if (!this.#running) return undefined;
+      }
       try {
-        const [row] = await this.#checkpointRows([shard]);
-        if (row !== undefined) this.#setCheckpoint(shard, Number(row.seq));
-        log.info({ shard, checkpointSeq: this.#checkpoints.get(shard), attempts: attempt + 1 }, 'Postgres answers again: applying the partition from its checkpoint');
-        return;
-      } catch (retryError) {
-        if (!isConnectionLoss(retryError) || performance.now() >= deadline) throw retryError;
-        log.debug({ shard, err: connectionErrorForLog(retryError as Error), attempt }, 'Postgres does not answer yet');
+        return await attempt();
+      } catch (error) {
+        if (!isConnectionLoss(error) || this.#outageMsMax <= 0 || performance.now() >= deadline) throw error;
+        const details = { what, err: connectionErrorForLog(error as Error), tries: tries + 1, waitMsMax: this.#outageMsMax };
+        if (tries === 0 && first === 'at once') this.#options.log.warn(details, 'Postgres cannot be reached: trying again with backoff');
+        else this.#options.log.debug(details, 'Postgres does not answer yet');
       }
     }
+    return undefined;
   }
 
   /** The checkpoint rows of `partitions` for this projection's target version. */
@@ -363,7 +380,7 @@ export class ProjectionConsumer {
         // (applyBatch has cleared the partition cache: it does on every stop.)
         queue.rereadGapOffset = BigInt(outcome.stop.offset);
         dropQueued(queue);
-        await this.#rereadFromCheckpoint(shard);
+        await this.#whilePostgresAway(`reading shard ${shard} again`, () => this.#rereadFromCheckpoint(shard), 'at once');
         continue;
       }
       if (outcome.stop !== undefined) {
