@@ -78,6 +78,7 @@ function sendAnswer(reply: FastifyReply, answer: LeaderAnswer): FastifyReply {
   if (answer.leaderUrl !== undefined) reply.header(leaderUrlHeader, answer.leaderUrl);
   return reply.status(answer.status as 200).send(answer.body as never);
 }
+
 /** While the known leader refuses connections, how often a held request looks for another leader. */
 const notDeliveredRetryMs = 50;
 
