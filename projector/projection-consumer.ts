@@ -29,6 +29,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeEnvelope } from '../common/events/envelope.ts';
 import { connectionErrorForLog, isConnectionLoss } from '../common/database/connect.ts';
 import type { Logger } from '../common/logger.ts';
+import { retryBackoffMs } from '../common/retry-backoff.ts';
 import { applyBatch, eventsPerBatchMax, prepareBatch, type ApplyOutcome, type ApplyTarget, type PreparedBatch, type WritingStage } from './batch-apply.ts';
 import type { PartitionMessage } from './batch-selection.ts';
 import { PartitionCache } from './partition-cache.ts';
@@ -240,7 +241,7 @@ export class ProjectionConsumer {
     const deadline = performance.now() + this.#outageMsMax;
     for (let tries = 0; this.#running; tries += 1) {
       if (tries > 0 || first === 'after a backoff') {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(reconnectDelayMsMax, reconnectDelayMsMin * 2 ** Math.min(tries, 16))));
+        await new Promise((resolve) => setTimeout(resolve, retryBackoffMs(tries, reconnectDelayMsMin, reconnectDelayMsMax)));
         if (!this.#running) return undefined;
       }
       try {

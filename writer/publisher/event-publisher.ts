@@ -23,7 +23,7 @@ import { interruptibleSleep, withTimeout } from './bounded-wait.ts';
 import type { CommittedEventSource } from './committed-event-source.ts';
 import { findLastPublishedSeq, LastPublishedSeqError, lastPublishedSeqLimitsDefault, type LastPublishedSeqLimits } from './last-published-seq.ts';
 import { isProducerFenced } from './producer-fencing.ts';
-import { retryBackoffMs } from './retry-backoff.ts';
+import { retryBackoffMs } from '../../common/retry-backoff.ts';
 
 export interface EventPublisherLimits {
   /** Events per Kafka transaction. */

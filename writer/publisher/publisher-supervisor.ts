@@ -22,7 +22,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { RaftRole } from '../raft/ready.ts';
 import type { NodePublisher, NodePublisherContext, PublisherView } from '../node/writer-node.ts';
 import { EventPublisher, type EventPublisherLimits } from './event-publisher.ts';
-import { retryBackoffMs } from './retry-backoff.ts';
+import { retryBackoffMs } from '../../common/retry-backoff.ts';
 
 export interface PublisherSupervisorLimits {
   /** Least time between two watermark records. */
