@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { SegmentedMap } from './segmented-map.ts';
+import { IdIndex } from './id-index.ts';
 import type { PendingStatus, Transfer, TransferKind } from './transfer.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { PendingStatus, Transfer, TransferKind } from './transfer.ts';
  * A writer holds every transfer it ever applied; as objects (a record, its amount, its account id
  * strings) that was ~245 bytes and five heap objects each, and the major collections of a heap of
  * millions of them stalled a node for 100–270 ms. Here a transfer is one slot: its fields in typed
- * arrays (outside the JavaScript heap), its id string, and the id's entry in the index. Slots are
+ * arrays (outside the JavaScript heap), its id string, and the id's entry in the index (`IdIndex`). Slots are
  * assigned in insertion order and never move, so a slot is also the record's position in a
  * snapshot. `get` and `at` build a fresh `Transfer` on every call (records are values: callers
  * never rely on identity).
@@ -17,7 +17,7 @@ import type { PendingStatus, Transfer, TransferKind } from './transfer.ts';
  * most transfers do not have (`userData`, `resolvedBy`) live in sparse maps, flagged per slot.
  */
 export class TransferTable {
-  readonly #index = new SegmentedMap<number>();
+  readonly #index = new IdIndex((slot) => this.#idAt(slot));
   readonly #blocks: Block[] = [];
   #size = 0;
   readonly #accountNumbers = new Map<string, number>();
@@ -68,10 +68,9 @@ export class TransferTable {
   /** Adds a record under a new id in the next slot; false (nothing written) if the id is taken. */
   append(transfer: Transfer): boolean {
     const slot = this.#size;
-    if (this.#index.get(transfer.id) !== undefined) return false;
     checkFits(transfer);
+    if (this.#index.insert(transfer.id, slot) !== undefined) return false;
     if ((slot & blockMask) === 0) this.#blocks.push(newBlock());
-    this.#index.set(transfer.id, slot);
     this.#size += 1;
     this.#write(slot, transfer);
     return true;
