@@ -80,8 +80,10 @@ export function writeTransferCreated(state: LedgerState, event: TransferCreated,
   const record: Transfer = {
     id: data.id,
     kind: data.pending ? 'pending' : 'single_phase',
-    debitAccountId: data.debitAccountId,
-    creditAccountId: data.creditAccountId,
+    // The accounts' own id strings (equal, asserted above), not the event's freshly decoded
+    // copies: the transfer table interns account ids, and a string it has seen hashes for free.
+    debitAccountId: debit.id,
+    creditAccountId: credit.id,
     amount,
     ledger: data.ledger,
     code: data.code,

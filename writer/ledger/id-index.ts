@@ -46,7 +46,7 @@ export class IdIndex {
    * when it was added. The owner must answer `keyAt(slot)` with `key` from now on.
    */
   insert(key: string, slot: number): number | undefined {
-    assert(Number.isInteger(slot) && slot >= 0 && slot < slotLimit, `slot ${slot} is out of range`);
+    if (!(Number.isInteger(slot) && slot >= 0 && slot < slotLimit)) assert.fail(`slot ${slot} is out of range`);
     const hash = hashId(key);
     const entries = this.#entries;
     const mask = this.#mask;

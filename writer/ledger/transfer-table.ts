@@ -42,7 +42,7 @@ export class TransferTable {
 
   /** The record in `slot` (0 ≤ slot < size), as a fresh object. */
   at(slot: number): Transfer {
-    assert(slot >= 0 && slot < this.#size, `no transfer in slot ${slot}`);
+    if (!(slot >= 0 && slot < this.#size)) assert.fail(`no transfer in slot ${slot}`);
     const block = this.#blocks[slot >>> blockBits] as Block;
     const index = slot & blockMask;
     const flags = block.flags[index] as number;
@@ -78,14 +78,14 @@ export class TransferTable {
 
   /** Replaces the record in `slot` by `transfer`, which has the same id. */
   replace(slot: number, transfer: Transfer): void {
-    assert(slot >= 0 && slot < this.#size && this.#idAt(slot) === transfer.id, `slot ${slot} does not hold transfer ${transfer.id}`);
+    if (!(slot >= 0 && slot < this.#size && this.#idAt(slot) === transfer.id)) assert.fail(`slot ${slot} does not hold transfer ${transfer.id}`);
     checkFits(transfer);
     this.#write(slot, transfer);
   }
 
   /** Records in slots [from, from + count), each as a fresh object. */
   *range(from: number, count: number): Generator<Transfer, void, undefined> {
-    assert(from >= 0 && count >= 0 && from + count <= this.#size, `slots ${from}..${from + count} are not all taken`);
+    if (!(from >= 0 && count >= 0 && from + count <= this.#size)) assert.fail(`slots ${from}..${from + count} are not all taken`);
     for (let slot = from; slot < from + count; slot += 1) yield this.at(slot);
   }
 
@@ -196,9 +196,9 @@ function fitsU32(value: number): boolean {
 
 /** The record's values fit the columns (checked before anything is written). */
 function checkFits(transfer: Transfer): void {
-  assert(transfer.amount >= 0n && transfer.amount < u64Limit, `transfer ${transfer.id}: amount ${transfer.amount} does not fit 64 bits`);
-  assert(fitsU32(transfer.ledger) && fitsU32(transfer.code) && fitsU32(transfer.timeoutSeconds), `transfer ${transfer.id}: ledger, code or timeoutSeconds outside 0..2^32-1`);
-  assert(transfer.timeoutAt === undefined || Number.isFinite(transfer.timeoutAt), `transfer ${transfer.id}: timeoutAt must be a number`);
+  if (!(transfer.amount >= 0n && transfer.amount < u64Limit)) assert.fail(`transfer ${transfer.id}: amount ${transfer.amount} does not fit 64 bits`);
+  if (!(fitsU32(transfer.ledger) && fitsU32(transfer.code) && fitsU32(transfer.timeoutSeconds))) assert.fail(`transfer ${transfer.id}: ledger, code or timeoutSeconds outside 0..2^32-1`);
+  if (!(transfer.timeoutAt === undefined || Number.isFinite(transfer.timeoutAt))) assert.fail(`transfer ${transfer.id}: timeoutAt must be a number`);
 }
 
 const kinds: readonly TransferKind[] = ['single_phase', 'pending', 'post_pending', 'void_pending'];
@@ -207,12 +207,12 @@ const pendingStatuses: readonly (PendingStatus | undefined)[] = [undefined, 'pen
 
 function kindNumber(kind: TransferKind): number {
   const number = kinds.indexOf(kind);
-  assert(number >= 0, `unknown transfer kind ${String(kind)}`);
+  if (number < 0) assert.fail(`unknown transfer kind ${String(kind)}`);
   return number;
 }
 
 function pendingStatusNumber(status: PendingStatus | undefined): number {
   const number = pendingStatuses.indexOf(status);
-  assert(number >= 0, `unknown pending status ${String(status)}`);
+  if (number < 0) assert.fail(`unknown pending status ${String(status)}`);
   return number;
 }

@@ -27,7 +27,7 @@ export class SeqIndex {
 
   record(index: number, lastSeq: number): void {
     const lastIndex = this.#indexes.at(-1);
-    assert(lastIndex === undefined || index > lastIndex, `seq index must grow: ${index} after ${lastIndex}`);
+    if (!(lastIndex === undefined || index > lastIndex)) assert.fail(`seq index must grow: ${index} after ${lastIndex}`);
     assert(lastSeq >= (this.#seqs.at(-1) ?? 0), 'seq never goes backwards');
     this.#indexes.push(index);
     this.#seqs.push(lastSeq);

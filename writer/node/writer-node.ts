@@ -626,7 +626,7 @@ export class WriterNode {
   }
 
   #apply(entry: Entry): void {
-    assert.equal(entry.index, this.#appliedIndex + 1, `applied out of order: ${entry.index} after ${this.#appliedIndex}`);
+    if (entry.index !== this.#appliedIndex + 1) assert.fail(`applied out of order: ${entry.index} after ${this.#appliedIndex}`);
     if (entry.kind === 'normal') {
       const record = decodeNodeRecord(entry.data);
       if (record.kind === 'command') {

@@ -53,13 +53,13 @@ export class RaftLog {
 
   entry(index: number): Entry {
     const entry = this.#entries[index - this.#offset - 1];
-    assert(entry !== undefined, `entry ${index} is not in the log [${this.firstIndex}, ${this.lastIndex}]`);
+    if (entry === undefined) assert.fail(`entry ${index} is not in the log [${this.firstIndex}, ${this.lastIndex}]`);
     return entry;
   }
 
   /** Entries [from, to] (inclusive), at most `countMax` and `bytesMax` (always at least one). */
   slice(from: number, to: number, countMax: number, bytesMax: number): Entry[] {
-    assert(from > this.#offset, `slice from ${from} reaches compacted entries (offset ${this.#offset})`);
+    if (from <= this.#offset) assert.fail(`slice from ${from} reaches compacted entries (offset ${this.#offset})`);
     const last = Math.min(to, this.lastIndex, from + countMax - 1);
     if (last < from) return [];
     const start = from - this.#offset - 1;
