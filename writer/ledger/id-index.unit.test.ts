@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { hashId, IdIndex } from './id-index.ts';
 
 /** An index over an array of keys, as TransferTable uses it (slot = position in the array). */
-function indexOver(initialCapacity: number): { index: IdIndex; keys: string[]; add: (key: string) => number | undefined } {
+function indexOver(initialCapacity: number, partBits = 0): { index: IdIndex; keys: string[]; add: (key: string) => number | undefined } {
   const keys: string[] = [];
-  const index = new IdIndex((slot) => keys[slot] as string, initialCapacity);
+  const index = new IdIndex((slot) => keys[slot] as string, { initialCapacity, partBits });
   return {
     index,
     keys,
@@ -37,8 +37,8 @@ describe('IdIndex', () => {
     );
   });
 
-  it('keeps 200,000 ids findable across many doublings, and refuses each id a second time', () => {
-    const { index, add } = indexOver(4);
+  it.each([0, 8])('keeps 200,000 ids findable across many doublings, and refuses each id a second time (%i part bits)', (partBits) => {
+    const { index, add } = indexOver(4, partBits);
     const count = 200_000;
     for (let n = 0; n < count; n += 1) expect(add(`b-${n}`)).toBeUndefined();
     expect(index.size).toBe(count);
@@ -69,8 +69,9 @@ describe('IdIndex', () => {
     expect(index.get(second)).toBe(1);
   });
 
-  it('refuses a capacity that is not a power of two and a slot outside 0..2^31-2', () => {
-    expect(() => new IdIndex(() => '', 12)).toThrow(/power of two/);
+  it('refuses a capacity that is not a power of two, too many parts, and a slot outside 0..2^31-2', () => {
+    expect(() => new IdIndex(() => '', { initialCapacity: 12 })).toThrow(/power of two/);
+    expect(() => new IdIndex(() => '', { partBits: 13 })).toThrow(/partBits/);
     const { index } = indexOver(4);
     expect(() => index.insert('x', -1)).toThrow(/out of range/);
     expect(() => index.insert('x', 2 ** 31)).toThrow(/out of range/);
