@@ -72,7 +72,7 @@ export class TransferTable {
     if (this.#index.insert(transfer.id, slot) !== undefined) return false;
     if ((slot & blockMask) === 0) this.#blocks.push(newBlock());
     this.#size += 1;
-    this.#write(slot, transfer);
+    this.#write(slot, transfer, true);
     return true;
   }
 
@@ -80,7 +80,7 @@ export class TransferTable {
   replace(slot: number, transfer: Transfer): void {
     if (!(slot >= 0 && slot < this.#size && this.#idAt(slot) === transfer.id)) assert.fail(`slot ${slot} does not hold transfer ${transfer.id}`);
     checkFits(transfer);
-    this.#write(slot, transfer);
+    this.#write(slot, transfer, false);
   }
 
   /** Records in slots [from, from + count), each as a fresh object. */
@@ -93,7 +93,8 @@ export class TransferTable {
     return (this.#blocks[slot >>> blockBits] as Block).ids[slot & blockMask] as string;
   }
 
-  #write(slot: number, transfer: Transfer): void {
+  /** `fresh`: the slot was never written, so the sparse maps hold nothing for it yet. */
+  #write(slot: number, transfer: Transfer, fresh: boolean): void {
     const block = this.#blocks[slot >>> blockBits] as Block;
     const index = slot & blockMask;
     block.ids[index] = transfer.id;
@@ -107,18 +108,16 @@ export class TransferTable {
     block.timeoutSeconds[index] = transfer.timeoutSeconds;
     block.timeoutAt[index] = transfer.timeoutAt ?? Number.NaN;
     let flags = 0;
-    if (transfer.userData === undefined) this.#userData.delete(slot);
-    else {
+    if (transfer.userData !== undefined) {
       flags |= hasUserData;
       this.#userData.set(slot, transfer.userData);
-    }
-    if (transfer.resolvedBy === undefined) this.#resolvedBy.delete(slot);
-    else {
+    } else if (!fresh) this.#userData.delete(slot);
+    if (transfer.resolvedBy !== undefined) {
       flags |= hasResolvedBy;
       this.#resolvedBy.set(slot, transfer.resolvedBy);
-    }
+    } else if (!fresh) this.#resolvedBy.delete(slot);
     block.flags[index] = flags;
-    this.#pendingIdTexts.delete(slot);
+    if (!fresh) this.#pendingIdTexts.delete(slot);
     if (transfer.pendingId === undefined) block.pendingRef[index] = noRef;
     else {
       const pendingSlot = this.#index.get(transfer.pendingId);
@@ -205,14 +204,36 @@ const kinds: readonly TransferKind[] = ['single_phase', 'pending', 'post_pending
 /** Index 0 = undefined (not a pending transfer). */
 const pendingStatuses: readonly (PendingStatus | undefined)[] = [undefined, 'pending', 'posted', 'voided', 'expired'];
 
+// Switches, not indexOf: these run for every transfer written (kinds[n] and pendingStatuses[n]
+// must stay their inverses; the unit tests round-trip every value).
 function kindNumber(kind: TransferKind): number {
-  const number = kinds.indexOf(kind);
-  if (number < 0) assert.fail(`unknown transfer kind ${String(kind)}`);
-  return number;
+  switch (kind) {
+    case 'single_phase':
+      return 0;
+    case 'pending':
+      return 1;
+    case 'post_pending':
+      return 2;
+    case 'void_pending':
+      return 3;
+    default:
+      return assert.fail(`unknown transfer kind ${String(kind)}`);
+  }
 }
 
 function pendingStatusNumber(status: PendingStatus | undefined): number {
-  const number = pendingStatuses.indexOf(status);
-  if (number < 0) assert.fail(`unknown pending status ${String(status)}`);
-  return number;
+  switch (status) {
+    case undefined:
+      return 0;
+    case 'pending':
+      return 1;
+    case 'posted':
+      return 2;
+    case 'voided':
+      return 3;
+    case 'expired':
+      return 4;
+    default:
+      return assert.fail(`unknown pending status ${String(status)}`);
+  }
 }
