@@ -27,10 +27,11 @@ export class IdIndex {
   readonly #partCapacityMax: number;
 
   /**
-   * `initialCapacity`: entries per part at first (a power of two); `partBits`: log2 of the number
-   * of parts (tests use 0, one table, to exercise probing and growth with a few keys).
+   * `initialCapacity`: entries per part at first (a power of two; 16 × 256 parts = 32 KiB, as
+   * every ledger state has an index, tests' thousands of small ones included); `partBits`: log2 of
+   * the number of parts (tests use 0, one table, to exercise probing and growth with a few keys).
    */
-  constructor(keyAt: (slot: number) => string, { initialCapacity = 256, partBits = 8 }: { initialCapacity?: number; partBits?: number } = {}) {
+  constructor(keyAt: (slot: number) => string, { initialCapacity = 16, partBits = 8 }: { initialCapacity?: number; partBits?: number } = {}) {
     if (!(Number.isInteger(Math.log2(initialCapacity)) && initialCapacity >= 2)) assert.fail('the capacity is a power of two');
     if (!(Number.isInteger(partBits) && partBits >= 0 && partBits <= 12)) assert.fail('partBits is 0..12');
     this.#keyAt = keyAt;
@@ -86,8 +87,8 @@ export class IdIndex {
   }
 
   /**
-   * Doubles one part. Parts grow one at a time, so growing copies 1/256 of the index: about 2 ms at
-   * 4 M ids here, where one table of 4 M stalled the event loop for 450 ms (mostly the first
+   * Doubles one part. Parts grow one at a time, so growing copies 1/256 of the index: about 6 ms at
+   * 4 M ids here, where one table of 4 M stalled the event loop for 455 ms (mostly the first
    * touch of its new pages).
    */
   #grow(part: number): void {
