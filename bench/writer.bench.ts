@@ -4,7 +4,9 @@
  *   - a 3-member etcd cluster (Debian's etcd-server), puts of a 200-byte value;
  *   - a plain single-node Postgres transfer transaction (update two balances, insert an entry).
  * Every run measures ours, then etcd and Postgres, then ours at half rate, so peers and ours see
- * the same minute of a shared machine. Figures (medians of `runs` runs):
+ * the same minute of a shared machine. Every system is warm when measured: before the runs our
+ * cluster gets `warmupMs` of unmeasured load (half batched, half single transfers), and each fresh
+ * etcd cluster as long of puts before its measured phase. Figures (medians of `runs` runs):
  *   1. batched transfers/s: requests of `batchItems` transfers to the leader;
  *   2. single-transfer requests/s at concurrency 64, vs etcd puts/s and Postgres tps at 64;
  *   3. p99 latency of single-transfer requests at half of our maximum rate.
@@ -25,6 +27,12 @@ import { CpuShare, describeCores } from './support/process-cpu.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 8_000);
+/**
+ * Unmeasured load before measuring (0 = none). A fresh writer process ran its first 8 s of single
+ * transfers at 241–400 µs of CPU per request against 156–184 µs once warm (JIT, young-generation
+ * growth); etcd, a compiled Go binary restarted for every run, showed no such first run.
+ */
+const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 4_000);
 const batchItems = Number(process.env.BENCH_BATCH_ITEMS ?? 4_000);
 const batchConcurrency = Number(process.env.BENCH_BATCH_CONCURRENCY ?? 4);
 const singleConcurrency = 64;
@@ -129,24 +137,33 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
       leader = current;
     };
     let unique = 0;
+    const batchedOperation = async (): Promise<number> => {
+      const parts: string[] = [];
+      for (let item = 0; item < batchItems; item += 1) {
+        unique += 1;
+        parts.push(transferJson(`b-${unique}`, unique));
+      }
+      const answer = await postText(`${leader.url}/v1/transfers`, `{"transfers":[${parts.join(',')}]}`);
+      if (answer.status !== 200) throw new Error(answer.text);
+      return batchItems;
+    };
+    const singleOperation = (prefix: string) => async (): Promise<number> => {
+      unique += 1;
+      const answer = await postText(`${leader.url}/v1/transfers`, `{"transfers":[${transferJson(`${prefix}-${unique}`, unique)}]}`);
+      if (answer.status !== 200) throw new Error(answer.text);
+      return 1;
+    };
+    if (warmupMs > 0) {
+      progress(`warming up: ${format(warmupMs / 1000, 1)} s of unmeasured load (half batched, half single transfers)`);
+      if (phases.has('batched')) await runLoad({ concurrency: batchConcurrency, durationMs: warmupMs / 2, operation: batchedOperation });
+      if (phases.has('single') || phases.has('half')) await runLoad({ concurrency: singleConcurrency, durationMs: warmupMs / 2, operation: singleOperation('w') });
+    }
     for (let run = 1; run <= runs; run += 1) {
       const stallsBefore = await cluster.tickStalls();
       if (phases.has('batched')) {
       await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
-      const batchedRun = await withCpuShare(cluster, () => runLoad({
-        concurrency: batchConcurrency, durationMs,
-        operation: async () => {
-          const parts: string[] = [];
-          for (let item = 0; item < batchItems; item += 1) {
-            unique += 1;
-            parts.push(transferJson(`b-${unique}`, unique));
-          }
-          const answer = await postText(`${leader.url}/v1/transfers`, `{"transfers":[${parts.join(',')}]}`);
-          if (answer.status !== 200) throw new Error(answer.text);
-          return batchItems;
-        },
-      }));
+      const batchedRun = await withCpuShare(cluster, () => runLoad({ concurrency: batchConcurrency, durationMs, operation: batchedOperation }));
       const batched = summarize(batchedRun.result);
       figures.batchedTransfersPerSecond!.push(batched.itemsPerSecond);
       figures.batchedP99Ms!.push(batched.p99);
@@ -157,15 +174,7 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
       if (phases.has('single')) {
       await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
-      const singleRun = await withCpuShare(cluster, () => runLoad({
-        concurrency: singleConcurrency, durationMs,
-        operation: async () => {
-          unique += 1;
-          const answer = await postText(`${leader.url}/v1/transfers`, `{"transfers":[${transferJson(`s-${unique}`, unique)}]}`);
-          if (answer.status !== 200) throw new Error(answer.text);
-          return 1;
-        },
-      }));
+      const singleRun = await withCpuShare(cluster, () => runLoad({ concurrency: singleConcurrency, durationMs, operation: singleOperation('s') }));
       const single = summarize(singleRun.result);
       figures.singleRequestsPerSecond!.push(single.perSecond);
       figures.singleP99Ms!.push(single.p99);
@@ -179,15 +188,7 @@ async function measureWriter(peersRun: (run: number) => Promise<void>): Promise<
       await followLeader();
       const fsyncsBefore = await leaderFsyncs(leader);
       const latencyBefore = await scrapeMetrics(leader.url);
-      const halfRun = await withCpuShare(cluster, () => runLoad({
-        concurrency: singleConcurrency, durationMs, ratePerSecond: halfRate,
-        operation: async () => {
-          unique += 1;
-          const answer = await postText(`${leader.url}/v1/transfers`, `{"transfers":[${transferJson(`h-${unique}`, unique)}]}`);
-          if (answer.status !== 200) throw new Error(answer.text);
-          return 1;
-        },
-      }));
+      const halfRun = await withCpuShare(cluster, () => runLoad({ concurrency: singleConcurrency, durationMs, ratePerSecond: halfRate, operation: singleOperation('h') }));
       const half = summarize(halfRun.result);
       figures.halfRateP99Ms!.push(half.p99);
       figures.halfRateAchieved!.push(half.perSecond);
@@ -229,6 +230,7 @@ async function startEtcdPeer(): Promise<Peer & { readonly halfRateP99Ms: number[
     async run(run) {
       if (!fresh) etcd = await startEtcdCluster(await freePortRange(20));
       fresh = false;
+      if (warmupMs > 0) await runLoad({ concurrency: singleConcurrency, durationMs: warmupMs, operation: put });
       const cpu = new CpuShare([...etcd.pids.map((pid, index) => [`etcd-${index + 1}`, pid] as const), ['generator', process.pid]]);
       cpu.start();
       const result = summarize(await runLoad({
@@ -327,7 +329,7 @@ const ours = median(writer.singleRequestsPerSecond!);
 const results = {
   date: new Date().toISOString(),
   machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverageBefore, loadAverageAfter: os.loadavg() },
-  settings: { runs, durationMs, batchItems, batchConcurrency, singleConcurrency, accountsCount, fsync: true, nodes: 3 },
+  settings: { runs, durationMs, warmupMs, batchItems, batchConcurrency, singleConcurrency, accountsCount, fsync: true, nodes: 3 },
   writer: Object.fromEntries(Object.entries(writer).map(([name, values]) => [name, { median: median(values), runs: values }])),
   etcdPutsPerSecond: { median: median(etcd), runs: etcd },
   etcdHalfRateP99Ms: { median: median(etcdPeer?.halfRateP99Ms ?? []), runs: etcdPeer?.halfRateP99Ms ?? [] },
@@ -343,7 +345,7 @@ writeFileSync(path.join(import.meta.dirname, 'results', 'writer.json'), `${JSON.
 const figure = (name: string) => results.writer[name]!;
 writeBenchSummary({
   bench: 'writer', measuredAt: results.date, machine: machineFacts(loadAverageBefore),
-  settings: { nodes: 3, fsync: true, runs, durationMs, batchItems, batchConcurrency, singleConcurrency, accountsCount },
+  settings: { nodes: 3, fsync: true, runs, durationMs, warmupMs, batchItems, batchConcurrency, singleConcurrency, accountsCount },
   figures: [
     {
       name: `batched, ${batchItems} transfers per request`, value: figure('batchedTransfersPerSecond').median, unit: 'transfers/s',
