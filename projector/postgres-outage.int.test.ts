@@ -4,7 +4,8 @@
  * consumer keeps running, and once Postgres answers again it applies the failed batch again and
  * goes on — with no seq gap to heal — and ends with exactly the tables a consumer that saw no
  * outage builds. A consumer that joins while Postgres is away seeks to its checkpoint once Postgres
- * answers. An outage longer than the bound is fatal (crash-only, as before).
+ * answers. Stopping does not wait for the current backoff step. An outage longer than the bound
+ * is fatal (crash-only, as before).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
@@ -132,6 +133,34 @@ describe('projection consumer during a Postgres outage', () => {
     expect(stops).toEqual([]);
     const accounts = await database.db.selectFrom('ledger.accounts' as never).select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
     expect(Number(accounts.count)).toBe(10);
+  });
+
+  it('stops at once while it waits out an outage, not after the current backoff step', async () => {
+    const topic = uniqueTopic('projector.outage.stop');
+    await createTopic(kafka, topic, 1);
+    const history = historyMessages(generateHistory({ seed: 13, shard: 0, accounts: 10, transfers: 200 }));
+    await publish(kafka, topic, history.slice(0, 50), uniqueName('stop-a'), 50);
+    const { db, proxy } = await proxiedDatabase('projector_outage_stop');
+    const fatal: unknown[] = [];
+    const metrics = new ProjectorMetrics();
+    const consumer = new ProjectionConsumer({
+      kafka, topic, groupId: uniqueName('projector'), db, log, metrics, target: { kind: 'live' }, eventsPerBatch: 50,
+      onFatal: (error) => fatal.push(error),
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    await waitUntil(() => consumer.partitions().find((p) => p.shard === 0)?.checkpointSeq === seqOf(history[49]!), waitMs, 'the first 50 events');
+    cut(proxy);
+    await publish(kafka, topic, history.slice(50), uniqueName('stop-b'), 50);
+    const lost = async () => (await metrics.postgresConnectionLost.get()).values.some((sample) => sample.value > 0);
+    await waitUntil(lost, waitMs, 'the batch failing on the lost connection');
+    // Backoff steps 0.1, 0.2, 0.4, 0.8, 1.6, 3.2 s: 4 s after the loss the partition sleeps in the
+    // 3.2 s step until ~6.3 s, so waiting for the step would take stop() more than 2 s.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const started = performance.now();
+    await consumer.stop();
+    expect(performance.now() - started).toBeLessThan(1_000); // ~25-55 ms; waiting out the step took 1.8 s
+    expect(fatal).toEqual([]);
   });
 
   it('gives up once Postgres stays away longer than its bound', async () => {

@@ -24,6 +24,7 @@
  * (Postgres unreachable, a broken invariant) is fatal: `onFatal` is called and the process
  * should exit and be restarted — its position is in Postgres, so nothing is lost.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { decodeEnvelope } from '../common/events/envelope.ts';
@@ -118,6 +119,8 @@ export class ProjectionConsumer {
   /** Per shard: the checkpoint seq at which a gap was last re-read (a second gap there is confirmed). */
   readonly #gapRereadAt = new Map<number, number>();
   #running = false;
+  /** Aborted by stop(): wakes a partition waiting out a Postgres outage, so stopping never waits for a backoff step. */
+  #stopping = new AbortController();
 
   constructor(options: ProjectionConsumerOptions) {
     this.#options = options;
@@ -155,6 +158,7 @@ export class ProjectionConsumer {
     // partition without a checkpoint is read from its first message; the seek does the rest.
     await this.#consumer.subscribe({ topics: [topic], fromBeginning: true });
     this.#running = true;
+    this.#stopping = new AbortController();
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -166,6 +170,7 @@ export class ProjectionConsumer {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#stopping.abort();
     for (const queue of this.#queues.values()) {
       queue.arrived?.();
       queue.drained?.();
@@ -241,7 +246,7 @@ export class ProjectionConsumer {
     const deadline = performance.now() + this.#outageMsMax;
     for (let tries = 0; this.#running; tries += 1) {
       if (tries > 0 || first === 'after a backoff') {
-        await new Promise((resolve) => setTimeout(resolve, retryBackoffMs(tries, reconnectDelayMsMin, reconnectDelayMsMax)));
+        await sleep(retryBackoffMs(tries, reconnectDelayMsMin, reconnectDelayMsMax), undefined, { signal: this.#stopping.signal }).catch(() => undefined);
         if (!this.#running) return undefined;
       }
       try {
