@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
  * put 13–15% of every node's time in its lookups, mostly cache misses walking its chains, and an
  * append needed two (is the id taken? then set). Here a probe reads the table's own arrays, and a
  * string is compared only when its stored 32-bit hash matches; `insert` looks up and adds in one
- * probe. Each entry keeps its hash, so growing the table never rehashes a string. The strings
- * themselves stay with the owner, which answers `keyAt(slot)`. There is no deletion (the ledger
+ * probe. Each entry keeps its hash, so growing the table never rehashes a string. The keys
+ * themselves stay with the owner, which answers `keyEquals(slot, key)`. There is no deletion (the ledger
  * never deletes a transfer), and no 2^24 limit as a `Map` has.
  */
 export class IdIndex {
-  readonly #keyAt: (slot: number) => string;
+  readonly #keyEquals: (slot: number, key: string) => boolean;
   /**
    * Per part, two numbers per entry, side by side so that one cache line holds both: slot + 1
    * (0 = empty) and the key's hash. The top bits of a hash choose the part.
@@ -31,10 +31,10 @@ export class IdIndex {
    * every ledger state has an index, tests' thousands of small ones included); `partBits`: log2 of
    * the number of parts (tests use 0, one table, to exercise probing and growth with a few keys).
    */
-  constructor(keyAt: (slot: number) => string, { initialCapacity = 16, partBits = 8 }: { initialCapacity?: number; partBits?: number } = {}) {
+  constructor(keyEquals: (slot: number, key: string) => boolean, { initialCapacity = 16, partBits = 8 }: { initialCapacity?: number; partBits?: number } = {}) {
     if (!(Number.isInteger(Math.log2(initialCapacity)) && initialCapacity >= 2)) assert.fail('the capacity is a power of two');
     if (!(Number.isInteger(partBits) && partBits >= 0 && partBits <= 12)) assert.fail('partBits is 0..12');
-    this.#keyAt = keyAt;
+    this.#keyEquals = keyEquals;
     this.#partShift = 31 - partBits;
     this.#partCapacityMax = capacityMax >>> partBits;
     for (let part = 0; part < 1 << partBits; part += 1) {
@@ -56,13 +56,13 @@ export class IdIndex {
     for (let at = hash & mask; ; at = (at + 1) & mask) {
       const stored = entries[at * 2] as number;
       if (stored === 0) return undefined;
-      if (entries[at * 2 + 1] === hash && this.#keyAt(stored - 1) === key) return stored - 1;
+      if (entries[at * 2 + 1] === hash && this.#keyEquals(stored - 1, key)) return stored - 1;
     }
   }
 
   /**
    * Adds `key` → `slot` unless `key` is present; returns the slot it already had, or undefined
-   * when it was added. The owner must answer `keyAt(slot)` with `key` from now on.
+   * when it was added. The owner must answer `keyEquals(slot, key)` with true from now on.
    */
   insert(key: string, slot: number): number | undefined {
     if (!(Number.isInteger(slot) && slot >= 0 && slot < slotLimit)) assert.fail(`slot ${slot} is out of range`);
@@ -74,7 +74,7 @@ export class IdIndex {
     for (; ; at = (at + 1) & mask) {
       const stored = entries[at * 2] as number;
       if (stored === 0) break;
-      if (entries[at * 2 + 1] === hash && this.#keyAt(stored - 1) === key) return stored - 1;
+      if (entries[at * 2 + 1] === hash && this.#keyEquals(stored - 1, key)) return stored - 1;
     }
     entries[at * 2] = slot + 1;
     entries[at * 2 + 1] = hash;

@@ -5,7 +5,7 @@ import { hashId, IdIndex } from './id-index.ts';
 /** An index over an array of keys, as TransferTable uses it (slot = position in the array). */
 function indexOver(initialCapacity: number, partBits = 0): { index: IdIndex; keys: string[]; add: (key: string) => number | undefined } {
   const keys: string[] = [];
-  const index = new IdIndex((slot) => keys[slot] as string, { initialCapacity, partBits });
+  const index = new IdIndex((slot, key) => keys[slot] === key, { initialCapacity, partBits });
   return {
     index,
     keys,
@@ -70,8 +70,8 @@ describe('IdIndex', () => {
   });
 
   it('refuses a capacity that is not a power of two, too many parts, and a slot outside 0..2^31-2', () => {
-    expect(() => new IdIndex(() => '', { initialCapacity: 12 })).toThrow(/power of two/);
-    expect(() => new IdIndex(() => '', { partBits: 13 })).toThrow(/partBits/);
+    expect(() => new IdIndex(() => false, { initialCapacity: 12 })).toThrow(/power of two/);
+    expect(() => new IdIndex(() => false, { partBits: 13 })).toThrow(/partBits/);
     const { index } = indexOver(4);
     expect(() => index.insert('x', -1)).toThrow(/out of range/);
     expect(() => index.insert('x', 2 ** 31)).toThrow(/out of range/);

@@ -8,7 +8,8 @@ import type { PendingStatus, Transfer, TransferKind } from './transfer.ts';
  * A writer holds every transfer it ever applied; as objects (a record, its amount, its account id
  * strings) that was ~245 bytes and five heap objects each, and the major collections of a heap of
  * millions of them stalled a node for 100–270 ms. Here a transfer is one slot: its fields in typed
- * arrays (outside the JavaScript heap), its id string, and the id's entry in the index (`IdIndex`). Slots are
+ * arrays, its id's bytes in a per-block arena and its entry in the index (`IdIndex`), all outside
+ * the JavaScript heap, so the heap the collector marks does not grow with the transfers. Slots are
  * assigned in insertion order and never move, so a slot is also the record's position in a
  * snapshot. `get` and `at` build a fresh `Transfer` on every call (records are values: callers
  * never rely on identity).
@@ -17,7 +18,7 @@ import type { PendingStatus, Transfer, TransferKind } from './transfer.ts';
  * most transfers do not have (`userData`, `resolvedBy`) live in sparse maps, flagged per slot.
  */
 export class TransferTable {
-  readonly #index = new IdIndex((slot) => this.#idAt(slot));
+  readonly #index = new IdIndex((slot, key) => this.#idEquals(slot, key));
   readonly #blocks: Block[] = [];
   #size = 0;
   readonly #accountNumbers = new Map<string, number>();
@@ -26,6 +27,8 @@ export class TransferTable {
   readonly #resolvedBy = new Map<number, string>();
   /** `pendingId`s that named no transfer in the table when written (e.g. decoded out of order). */
   readonly #pendingIdTexts = new Map<number, string>();
+  /** Ids the arena cannot hold as one byte per character (outside Latin-1, or empty): rare. */
+  readonly #wideIds = new Map<number, string>();
 
   get size(): number {
     return this.#size;
@@ -49,7 +52,7 @@ export class TransferTable {
     const pendingRef = block.pendingRef[index] as number;
     const timeoutAt = block.timeoutAt[index] as number;
     return {
-      id: block.ids[index] as string,
+      id: this.#idAt(slot),
       kind: kinds[block.kind[index] as number] as TransferKind,
       debitAccountId: this.#accountIds[block.debit[index] as number] as string,
       creditAccountId: this.#accountIds[block.credit[index] as number] as string,
@@ -71,6 +74,7 @@ export class TransferTable {
     checkFits(transfer);
     if (this.#index.insert(transfer.id, slot) !== undefined) return false;
     if ((slot & blockMask) === 0) this.#blocks.push(newBlock());
+    this.#writeId(slot, transfer.id);
     this.#size += 1;
     this.#write(slot, transfer, true);
     return true;
@@ -78,7 +82,7 @@ export class TransferTable {
 
   /** Replaces the record in `slot` by `transfer`, which has the same id. */
   replace(slot: number, transfer: Transfer): void {
-    if (!(slot >= 0 && slot < this.#size && this.#idAt(slot) === transfer.id)) assert.fail(`slot ${slot} does not hold transfer ${transfer.id}`);
+    if (!(slot >= 0 && slot < this.#size && this.#idEquals(slot, transfer.id))) assert.fail(`slot ${slot} does not hold transfer ${transfer.id}`);
     checkFits(transfer);
     this.#write(slot, transfer, false);
   }
@@ -90,14 +94,53 @@ export class TransferTable {
   }
 
   #idAt(slot: number): string {
-    return (this.#blocks[slot >>> blockBits] as Block).ids[slot & blockMask] as string;
+    const block = this.#blocks[slot >>> blockBits] as Block;
+    const index = slot & blockMask;
+    const length = block.idLength[index] as number;
+    if (length === 0) return this.#wideIds.get(slot) as string;
+    const start = block.idStart[index] as number;
+    return block.idBytes.toString('latin1', start, start + length);
+  }
+
+  /** Whether `slot` holds `key`, read from the arena without building a string. */
+  #idEquals(slot: number, key: string): boolean {
+    const block = this.#blocks[slot >>> blockBits] as Block;
+    const index = slot & blockMask;
+    const length = block.idLength[index] as number;
+    if (length === 0) return this.#wideIds.get(slot) === key;
+    if (length !== key.length) return false;
+    const bytes = block.idBytes;
+    const start = block.idStart[index] as number;
+    for (let at = 0; at < length; at += 1) if (bytes[start + at] !== key.charCodeAt(at)) return false;
+    return true;
+  }
+
+  #writeId(slot: number, id: string): void {
+    const block = this.#blocks[slot >>> blockBits] as Block;
+    const index = slot & blockMask;
+    let wide = id.length === 0 || id.length > idLengthMax;
+    for (let at = 0; !wide && at < id.length; at += 1) wide = id.charCodeAt(at) > 0xff;
+    if (wide) {
+      block.idLength[index] = 0;
+      this.#wideIds.set(slot, id);
+      return;
+    }
+    if (block.idUsed + id.length > block.idBytes.length) {
+      // Grows within the block only: what earlier blocks hold never moves.
+      const grown = Buffer.allocUnsafe(Math.max(block.idBytes.length * 2, block.idUsed + id.length));
+      block.idBytes.copy(grown, 0, 0, block.idUsed);
+      block.idBytes = grown;
+    }
+    block.idBytes.write(id, block.idUsed, 'latin1');
+    block.idStart[index] = block.idUsed;
+    block.idLength[index] = id.length;
+    block.idUsed += id.length;
   }
 
   /** `fresh`: the slot was never written, so the sparse maps hold nothing for it yet. */
   #write(slot: number, transfer: Transfer, fresh: boolean): void {
     const block = this.#blocks[slot >>> blockBits] as Block;
     const index = slot & blockMask;
-    block.ids[index] = transfer.id;
     block.kind[index] = kindNumber(transfer.kind);
     block.status[index] = pendingStatusNumber(transfer.pendingStatus);
     block.debit[index] = this.#accountNumber(transfer.debitAccountId);
@@ -151,8 +194,17 @@ const refByText = -2;
 const hasUserData = 1;
 const hasResolvedBy = 2;
 
+/** Longer ids go to the sparse map (the ledger's ids are at most 64 characters). */
+const idLengthMax = 255;
+/** Bytes of id arena a block starts with (it doubles as needed). */
+const idBytesInitial = blockSlots * 16;
+
 interface Block {
-  readonly ids: string[];
+  /** Each slot's id: `idLength` bytes at `idStart` in `idBytes` (one byte per character); length 0 = in `#wideIds`. */
+  idBytes: Buffer;
+  idUsed: number;
+  readonly idStart: Uint32Array;
+  readonly idLength: Uint8Array;
   readonly kind: Uint8Array;
   readonly status: Uint8Array;
   readonly flags: Uint8Array;
@@ -170,7 +222,10 @@ interface Block {
 
 function newBlock(): Block {
   return {
-    ids: [],
+    idBytes: Buffer.allocUnsafe(idBytesInitial),
+    idUsed: 0,
+    idStart: new Uint32Array(blockSlots),
+    idLength: new Uint8Array(blockSlots),
     kind: new Uint8Array(blockSlots),
     status: new Uint8Array(blockSlots),
     flags: new Uint8Array(blockSlots),

@@ -4,7 +4,8 @@ import { amountMax, codeMax, ledgerMax, timeoutSecondsMax } from './limits.ts';
 import type { PendingStatus, Transfer, TransferKind } from './transfer.ts';
 import { TransferTable } from './transfer-table.ts';
 
-const ids = fc.constantFrom('t-0', 't-1', 't-2', 't-3', 't-4', 't-5', 't-6', 't-7');
+// Ids outside what the decider accepts too: one byte per character ('ü'), wider ('€'), empty, long.
+const ids = fc.constantFrom('t-0', 't-1', 't-2', 't-3', 't-4', 't-5', 't-6', 't-7', 'ü-8', '€-9', '', 'l'.repeat(300));
 const accountIds = fc.constantFrom('bank', 'alice', 'bob', 'carol', 'x'.repeat(64));
 
 /** Any record the table may hold, including field combinations evolve never writes. */
@@ -67,6 +68,25 @@ describe('TransferTable', () => {
     expect(() => [...table.range(count - 1, 2)]).toThrow(/not all taken/);
   });
 
+  it('keeps ids of every length in its arena across blocks, and finds each again', () => {
+    const table = new TransferTable();
+    const count = 140_000; // over two blocks of 65,536 slots, each id 40-64 characters: the arenas grow
+    const idOf = (index: number) => `${String(index).padStart(8, '0')}-${'x'.repeat(32 + (index % 25))}`;
+    const record = (index: number): Transfer => ({
+      id: idOf(index), kind: 'single_phase', debitAccountId: 'a', creditAccountId: 'b', amount: 1n, ledger: 1, code: 1, userData: undefined,
+      timeoutSeconds: 0, timeoutAt: undefined, pendingStatus: undefined, resolvedBy: undefined, pendingId: undefined,
+    });
+    for (let index = 0; index < count; index += 1) expect(table.append(record(index))).toBe(true);
+    for (let index = 0; index < count; index += 997) {
+      expect(table.slotOf(idOf(index))).toBe(index);
+      expect(table.at(index).id).toBe(idOf(index));
+    }
+    expect(table.append(record(count - 1))).toBe(false);
+    // Same length, one character different: not found.
+    expect(table.slotOf(`${idOf(5).slice(0, -1)}y`)).toBeUndefined();
+    expect(table.size).toBe(count);
+  });
+
   it('refuses a replacement under another id and values that do not fit its columns', () => {
     const table = new TransferTable();
     const base: Transfer = {
@@ -75,6 +95,7 @@ describe('TransferTable', () => {
     };
     table.append(base);
     expect(() => table.replace(0, { ...base, id: 'q' })).toThrow(/does not hold transfer q/);
+    expect(() => table.replace(0, { ...base, id: 'pq' })).toThrow(/does not hold transfer pq/); // 'p' is only a prefix
     expect(() => table.append({ ...base, id: 'big', amount: 1n << 64n })).toThrow(/does not fit 64 bits/);
     expect(() => table.append({ ...base, id: 'wide', ledger: 2 ** 32 })).toThrow(/outside 0..2\^32-1/);
     expect(() => table.replace(0, { ...base, code: -1 })).toThrow(/outside 0..2\^32-1/);
