@@ -135,23 +135,32 @@ describe('projection consumer during a Postgres outage', () => {
     expect(Number(accounts.count)).toBe(10);
   });
 
-  it('stops at once while it waits out an outage, not after the current backoff step', async () => {
-    const topic = uniqueTopic('projector.outage.stop');
+  /**
+   * A consumer that applied the first 50 of 200 events, then Postgres is cut off and the other
+   * 150 are published: its next batch fails on the lost connection.
+   */
+  const consumerCutOffAfter50 = async (name: string, seed: number, postgresOutageMsMax?: number) => {
+    const topic = uniqueTopic(`projector.outage.${name}`);
     await createTopic(kafka, topic, 1);
-    const history = historyMessages(generateHistory({ seed: 13, shard: 0, accounts: 10, transfers: 200 }));
-    await publish(kafka, topic, history.slice(0, 50), uniqueName('stop-a'), 50);
-    const { db, proxy } = await proxiedDatabase('projector_outage_stop');
+    const history = historyMessages(generateHistory({ seed, shard: 0, accounts: 10, transfers: 200 }));
+    await publish(kafka, topic, history.slice(0, 50), uniqueName(`${name}-a`), 50);
+    const { db, proxy } = await proxiedDatabase(`projector_outage_${name}`);
     const fatal: unknown[] = [];
     const metrics = new ProjectorMetrics();
     const consumer = new ProjectionConsumer({
       kafka, topic, groupId: uniqueName('projector'), db, log, metrics, target: { kind: 'live' }, eventsPerBatch: 50,
-      onFatal: (error) => fatal.push(error),
+      postgresOutageMsMax, onFatal: (error) => fatal.push(error),
     });
     consumers.push(consumer);
     await consumer.start();
     await waitUntil(() => consumer.partitions().find((p) => p.shard === 0)?.checkpointSeq === seqOf(history[49]!), waitMs, 'the first 50 events');
     cut(proxy);
-    await publish(kafka, topic, history.slice(50), uniqueName('stop-b'), 50);
+    await publish(kafka, topic, history.slice(50), uniqueName(`${name}-b`), 50);
+    return { consumer, metrics, fatal };
+  };
+
+  it('stops at once while it waits out an outage, not after the current backoff step', async () => {
+    const { consumer, metrics, fatal } = await consumerCutOffAfter50('stop', 13);
     const lost = async () => (await metrics.postgresConnectionLost.get()).values.some((sample) => sample.value > 0);
     await waitUntil(lost, waitMs, 'the batch failing on the lost connection');
     // Backoff steps 0.1, 0.2, 0.4, 0.8, 1.6, 3.2 s: 4 s after the loss the partition sleeps in the
@@ -164,21 +173,7 @@ describe('projection consumer during a Postgres outage', () => {
   });
 
   it('gives up once Postgres stays away longer than its bound', async () => {
-    const topic = uniqueTopic('projector.outage.long');
-    await createTopic(kafka, topic, 1);
-    const history = historyMessages(generateHistory({ seed: 12, shard: 0, accounts: 10, transfers: 200 }));
-    await publish(kafka, topic, history.slice(0, 50), uniqueName('long-a'), 50);
-    const { db, proxy } = await proxiedDatabase('projector_outage_long');
-    const fatal: unknown[] = [];
-    const consumer = new ProjectionConsumer({
-      kafka, topic, groupId: uniqueName('projector'), db, log, metrics: new ProjectorMetrics(), target: { kind: 'live' }, eventsPerBatch: 50,
-      postgresOutageMsMax: 1_000, onFatal: (error) => fatal.push(error),
-    });
-    consumers.push(consumer);
-    await consumer.start();
-    await waitUntil(() => consumer.partitions().find((p) => p.shard === 0)?.checkpointSeq === seqOf(history[49]!), waitMs, 'the first 50 events');
-    cut(proxy);
-    await publish(kafka, topic, history.slice(50), uniqueName('long-b'), 50);
+    const { fatal } = await consumerCutOffAfter50('long', 12, 1_000);
     await waitUntil(() => fatal.length > 0, waitMs, 'the consumer giving up');
     expect(fatal).toHaveLength(1);
   });

@@ -240,10 +240,9 @@ export class CommittedLedgerState implements LedgerState {
   }
 
   putTransfer(transfer: Transfer): void {
-    const slot = this.#transfers.slotOf(transfer.id);
-    if (slot === undefined) {
-      this.#transfers.append(transfer);
-    } else {
+    // One index probe for a new id (append refuses a taken one); only a replacement looks up its slot.
+    if (!this.#transfers.append(transfer)) {
+      const slot = this.#transfers.slotOf(transfer.id) as number;
       const preImages = this.#preImages;
       if (preImages !== undefined && !preImages.transfers.has(transfer.id)) preImages.transfers.set(transfer.id, this.#transfers.at(slot));
       this.#transfers.replace(slot, transfer);

@@ -259,36 +259,15 @@ const kinds: readonly TransferKind[] = ['single_phase', 'pending', 'post_pending
 /** Index 0 = undefined (not a pending transfer). */
 const pendingStatuses: readonly (PendingStatus | undefined)[] = [undefined, 'pending', 'posted', 'voided', 'expired'];
 
-// Switches, not indexOf: these run for every transfer written (kinds[n] and pendingStatuses[n]
-// must stay their inverses; the unit tests round-trip every value).
+// Derived from the arrays above, so each stays the other's inverse; a map lookup, not indexOf:
+// these run for every transfer written.
+const kindNumbers = new Map(kinds.map((kind, number) => [kind, number]));
+const pendingStatusNumbers = new Map(pendingStatuses.map((status, number) => [status, number]));
+
 function kindNumber(kind: TransferKind): number {
-  switch (kind) {
-    case 'single_phase':
-      return 0;
-    case 'pending':
-      return 1;
-    case 'post_pending':
-      return 2;
-    case 'void_pending':
-      return 3;
-    default:
-      return assert.fail(`unknown transfer kind ${String(kind)}`);
-  }
+  return kindNumbers.get(kind) ?? assert.fail(`unknown transfer kind ${String(kind)}`);
 }
 
 function pendingStatusNumber(status: PendingStatus | undefined): number {
-  switch (status) {
-    case undefined:
-      return 0;
-    case 'pending':
-      return 1;
-    case 'posted':
-      return 2;
-    case 'voided':
-      return 3;
-    case 'expired':
-      return 4;
-    default:
-      return assert.fail(`unknown pending status ${String(status)}`);
-  }
+  return pendingStatusNumbers.get(status) ?? assert.fail(`unknown pending status ${String(status)}`);
 }
